@@ -1,0 +1,26 @@
+from web.commands import OneNetCommand
+
+
+class Command(OneNetCommand):
+    help = "Coverage of the extranet: expected vs connected sites and devices per region, with the gaps."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--region", help="slug of the region to report on (default: the whole network)")
+
+    def handle(self, *args, **options):
+        from inventory.models import Region
+        from inventory.services import coverage_report
+
+        root = "/"
+        if options.get("region"):
+            region = Region.objects.filter(slug=options["region"]).first()
+            if region is None:
+                self.fail(options, "REGION_UNKNOWN", f"no region {options['region']!r}; "
+                                                     "see `manage.py inventory export` for the slugs.")
+            root = region.path
+        report = coverage_report(root)
+        lines = [f"{c['name']}: sites {c['sites_connected']}/{c['sites_expected']} ({c['site_coverage_pct']}%), "
+                 f"devices {c['devices_connected']}/{c['devices_expected']}" for c in report["counties"]]
+        lines.append(f"gaps: {len(report['gaps'])}")
+        self.emit(options, report, "\n".join(lines))

@@ -1,0 +1,528 @@
+"""Inventory import: YAML (the whole inventory) or CSV (a device list), all or nothing.
+
+The file is validated completely before anything is written; every problem is reported with
+the file, line and field, and one bad row imports nothing. Rows are matched by their natural
+key (slug, name, prefix), so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+
+from inventory.choices import PARENT_LEVEL, CredentialKind, DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
+from inventory.models import Agency, Credential, Device, Interface, Link, Prefix, Region, Site
+
+SECTIONS = ("credentials", "regions", "agencies", "sites", "devices", "links", "prefixes")
+CSV_DEVICE_COLUMNS = ("name", "address", "platform", "role", "site", "status", "vendor", "model", "os_version",
+                      "snmp_credential", "ssh_credential")
+LINE = "__line__"
+
+
+class ImportFailed(Exception):
+    """The file was not imported; `errors` name the file, line and field of every problem."""
+
+    code = "INVENTORY_INVALID"
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__(f"{self.code}: nothing was imported; fix these {len(errors)} problem(s):\n"
+                         + "\n".join(errors))
+
+
+@dataclass
+class ImportResult:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, section: str, n: int = 1):
+        bucket = getattr(self, kind)
+        bucket[section] = bucket.get(section, 0) + n
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe YAML loader that records each mapping's line number under LINE."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    mapping[LINE] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_document(path: Path) -> dict:
+    """The file as an inventory document; CSV files are a device list."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImportFailed([f"{path}: cannot read the file ({error})"]) from None
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path, text)
+    try:
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ImportFailed([f"{where}: not valid YAML ({getattr(error, 'problem', error)})"]) from None
+    if not isinstance(document, dict):
+        raise ImportFailed([f"{path}:1: expected a mapping with sections {', '.join(SECTIONS)}"])
+    unknown = sorted(set(document) - set(SECTIONS) - {LINE})
+    if unknown:
+        raise ImportFailed([f"{path}:1: unknown section(s) {', '.join(unknown)}; expected {', '.join(SECTIONS)}"])
+    return document
+
+
+def _read_csv(path: Path, text: str) -> dict:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("name", "address", "platform", "role", "site") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportFailed([f"{path}:1: the header lacks column(s) {', '.join(missing)}; "
+                            f"expected {','.join(CSV_DEVICE_COLUMNS)}"])
+    rows = []
+    for row in reader:
+        clean = {k: (v or "").strip() for k, v in row.items() if k}
+        clean = {k: v for k, v in clean.items() if v != ""}
+        clean[LINE] = reader.line_num
+        rows.append(clean)
+    return {"devices": rows}
+
+
+# -- validating --------------------------------------------------------------------------------
+
+class _Checker:
+    """Collects every problem of a document, with file, line and field."""
+
+    def __init__(self, path: Path, document: dict):
+        self.path = path
+        self.document = document
+        self.errors: list[str] = []
+
+    def rows(self, section: str) -> list[dict]:
+        rows = self.document.get(section) or []
+        if not isinstance(rows, list):
+            self.errors.append(f"{self.path}: section '{section}' must be a list")
+            return []
+        good = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                self.errors.append(f"{self.path}: {section}[{index}] must be a mapping")
+                continue
+            row.setdefault(LINE, 0)
+            row["__index__"] = index
+            good.append(row)
+        return good
+
+    def fail(self, section: str, row: dict, field_name: str, message: str):
+        key = row.get("name") or row.get("slug") or row.get("prefix") or ""
+        label = f"{section}[{row['__index__']}]" + (f" ({key})" if key else "")
+        self.errors.append(f"{self.path}:{row[LINE]}: {label} field '{field_name}': {message}")
+
+    def text(self, section, row, name, required=True, max_length=200) -> str | None:
+        value = row.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(section, row, name, "is required")
+            return None
+        value = str(value).strip()
+        if len(value) > max_length:
+            self.fail(section, row, name, f"is longer than {max_length} characters")
+        return value
+
+    def choice(self, section, row, name, choices, required=True, default=None) -> str | None:
+        value = self.text(section, row, name, required=required and default is None)
+        if value is None:
+            return default
+        if value not in choices.values:
+            self.fail(section, row, name, f"unknown value {value!r}; expected one of {', '.join(choices.values)}")
+        return value
+
+    def integer(self, section, row, name, required=False, minimum=0) -> int | None:
+        value = row.get(name)
+        if value in (None, ""):
+            if required:
+                self.fail(section, row, name, "is required")
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail(section, row, name, f"{value!r} is not a whole number")
+            return None
+        if number < minimum:
+            self.fail(section, row, name, f"must be ≥ {minimum}")
+        return number
+
+    def boolean(self, section, row, name, default: bool) -> bool:
+        value = row.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("true", "yes", "1"):
+            return True
+        if word in ("false", "no", "0"):
+            return False
+        self.fail(section, row, name, f"{value!r} is not true/false")
+        return default
+
+    def unique(self, section, rows, key):
+        seen: dict[str, int] = {}
+        for row in rows:
+            value = row.get(key)
+            if value is None:
+                continue
+            if value in seen:
+                self.fail(section, row, key, f"duplicate {key} {value!r} (also on line {seen[value]})")
+            else:
+                seen[value] = row[LINE]
+
+
+def validate(path: Path, document: dict) -> dict:
+    """Check the whole document against itself and the database; the cleaned rows per section."""
+    check = _Checker(path, document)
+    clean: dict[str, list[dict]] = {section: [] for section in SECTIONS}
+
+    credentials = {c.name: c.kind for c in Credential.objects.all()}
+    rows = check.rows("credentials")
+    check.unique("credentials", rows, "name")
+    existing_credentials = set(credentials)
+    for row in rows:
+        item = {"name": check.text("credentials", row, "name", max_length=64),
+                "kind": check.choice("credentials", row, "kind", CredentialKind),
+                "username": check.text("credentials", row, "username", required=False, max_length=64) or "",
+                "secret": None if row.get("secret") in (None, "") else str(row["secret"])}
+        if item["secret"] is None and item["name"] not in existing_credentials:
+            check.fail("credentials", row, "secret", "is required for a new credential")
+        if item["name"]:
+            credentials[item["name"]] = item["kind"]
+        clean["credentials"].append(item)
+
+    regions = {r.slug: r.level for r in Region.objects.all()}
+    region_parents = dict(Region.objects.values_list("slug", "parent__slug"))
+    rows = check.rows("regions")
+    check.unique("regions", rows, "slug")
+    for row in rows:
+        item = {"slug": check.text("regions", row, "slug", max_length=64),
+                "name": check.text("regions", row, "name", max_length=100),
+                "level": check.choice("regions", row, "level", RegionLevel),
+                "parent": check.text("regions", row, "parent", required=False, max_length=64), LINE: row[LINE],
+                "__index__": row["__index__"]}
+        if item["slug"]:
+            regions[item["slug"]] = item["level"]
+            region_parents[item["slug"]] = item["parent"]
+        clean["regions"].append(item)
+    for item in clean["regions"]:
+        parent = item["parent"]
+        if parent and parent not in regions:
+            check.fail("regions", item, "parent", f"region {parent!r} does not exist")
+        elif item["level"] in PARENT_LEVEL:
+            expected = PARENT_LEVEL[item["level"]]
+            actual = regions.get(parent) if parent else None
+            if actual != expected:
+                check.fail("regions", item, "parent", f"a {item['level']} region needs a "
+                           f"{expected or 'missing'} parent, not {actual or 'none'}")
+        # Walk up from each region; coming back to it is a cycle.
+        seen, cursor = {item["slug"]}, parent
+        while cursor:
+            if cursor in seen:
+                check.fail("regions", item, "parent", f"the region tree has a cycle through {cursor!r}")
+                break
+            seen.add(cursor)
+            cursor = region_parents.get(cursor)
+
+    agencies = set(Agency.objects.values_list("slug", flat=True))
+    rows = check.rows("agencies")
+    check.unique("agencies", rows, "slug")
+    for row in rows:
+        item = {"slug": check.text("agencies", row, "slug", max_length=64),
+                "name": check.text("agencies", row, "name", max_length=120),
+                "region": check.text("agencies", row, "region", max_length=64)}
+        if item["region"] and item["region"] not in regions:
+            check.fail("agencies", row, "region", f"region {item['region']!r} does not exist")
+        agencies.add(item["slug"])
+        clean["agencies"].append(item)
+
+    sites = set(Site.objects.values_list("slug", flat=True))
+    rows = check.rows("sites")
+    check.unique("sites", rows, "slug")
+    for row in rows:
+        item = {"slug": check.text("sites", row, "slug", max_length=80),
+                "name": check.text("sites", row, "name", max_length=120),
+                "region": check.text("sites", row, "region", max_length=64),
+                "agency": check.text("sites", row, "agency", required=False, max_length=64),
+                "expected": check.boolean("sites", row, "expected", True)}
+        if item["region"] and item["region"] not in regions:
+            check.fail("sites", row, "region", f"region {item['region']!r} does not exist")
+        if item["agency"] and item["agency"] not in agencies:
+            check.fail("sites", row, "agency", f"agency {item['agency']!r} does not exist")
+        sites.add(item["slug"])
+        clean["sites"].append(item)
+
+    interfaces = {f"{d}:{i}" for d, i in Interface.objects.values_list("device__name", "name")}
+    rows = check.rows("devices")
+    check.unique("devices", rows, "name")
+    for row in rows:
+        item = {"name": check.text("devices", row, "name", max_length=80),
+                "address": check.text("devices", row, "address", max_length=45),
+                "platform": check.choice("devices", row, "platform", Platform),
+                "role": check.choice("devices", row, "role", DeviceRole),
+                "site": check.text("devices", row, "site", max_length=80),
+                "status": check.choice("devices", row, "status", DeviceStatus, default=DeviceStatus.ACTIVE),
+                "vendor": check.text("devices", row, "vendor", required=False, max_length=40) or "",
+                "model": check.text("devices", row, "model", required=False, max_length=60) or "",
+                "os_version": check.text("devices", row, "os_version", required=False, max_length=60) or "",
+                "snmp_credential": check.text("devices", row, "snmp_credential", required=False, max_length=64),
+                "ssh_credential": check.text("devices", row, "ssh_credential", required=False, max_length=64),
+                "snmp_port": check.integer("devices", row, "snmp_port", minimum=1) or 161,
+                "ssh_port": check.integer("devices", row, "ssh_port", minimum=1) or 22,
+                "expect_polling": check.boolean("devices", row, "expect_polling", True),
+                "expect_backup": check.boolean("devices", row, "expect_backup", True),
+                "interfaces": []}
+        if item["address"]:
+            try:
+                item["address"] = str(ipaddress.ip_address(item["address"]))
+            except ValueError:
+                check.fail("devices", row, "address", f"{item['address']!r} is not an IP address")
+        if item["site"] and item["site"] not in sites:
+            check.fail("devices", row, "site", f"site {item['site']!r} does not exist")
+        for key, kind in (("snmp_credential", "snmp"), ("ssh_credential", "ssh")):
+            name = item[key]
+            if name and credentials.get(name) != kind:
+                check.fail("devices", row, key, f"no {kind} credential named {name!r}" if name not in credentials
+                           else f"credential {name!r} is {credentials[name]}, not {kind}")
+        names = set()
+        for i_index, interface in enumerate(row.get("interfaces") or []):
+            if not isinstance(interface, dict) or not interface.get("name"):
+                check.fail("devices", row, f"interfaces[{i_index}].name", "is required")
+                continue
+            i_name = str(interface["name"])[:64]
+            if i_name in names:
+                check.fail("devices", row, f"interfaces[{i_index}].name", f"duplicate interface {i_name!r}")
+            names.add(i_name)
+            sub = {**interface, "__index__": row["__index__"], LINE: interface.get(LINE, row[LINE])}
+            item["interfaces"].append({
+                "name": i_name,
+                "if_index": check.integer("devices", sub, f"interfaces[{i_index}].if_index") if
+                interface.get("if_index") is not None else None,
+                "description": str(interface.get("description") or "")[:255],
+                "speed_bps": check.integer("devices", {**sub, "speed_bps": interface.get("speed_bps")},
+                                           "speed_bps") or 0})
+            interfaces.add(f"{item['name']}:{i_name}")
+        clean["devices"].append(item)
+
+    rows = check.rows("links")
+    for row in rows:
+        item = {"a": check.text("links", row, "a", max_length=150), "b": check.text("links", row, "b", max_length=150),
+                "capacity_bps": check.integer("links", row, "capacity_bps", required=True, minimum=1),
+                "tier": check.choice("links", row, "tier", LinkTier)}
+        for end in ("a", "b"):
+            if item[end] and item[end] not in interfaces:
+                check.fail("links", row, end, f"interface {item[end]!r} does not exist (expected DEVICE:INTERFACE)")
+        clean["links"].append(item)
+
+    rows = check.rows("prefixes")
+    check.unique("prefixes", rows, "prefix")
+    for row in rows:
+        item = {"prefix": check.text("prefixes", row, "prefix", max_length=49),
+                "agency": check.text("prefixes", row, "agency", required=False, max_length=64),
+                "site": check.text("prefixes", row, "site", required=False, max_length=80),
+                "description": check.text("prefixes", row, "description", required=False) or ""}
+        if item["prefix"]:
+            try:
+                item["prefix"] = str(ipaddress.ip_network(item["prefix"], strict=True))
+            except ValueError as error:
+                check.fail("prefixes", row, "prefix", f"not a network prefix ({error})")
+        if item["agency"] and item["agency"] not in agencies:
+            check.fail("prefixes", row, "agency", f"agency {item['agency']!r} does not exist")
+        if item["site"] and item["site"] not in sites:
+            check.fail("prefixes", row, "site", f"site {item['site']!r} does not exist")
+        clean["prefixes"].append(item)
+
+    if check.errors:
+        raise ImportFailed(check.errors)
+    return clean
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def _upsert(model, key: str, rows: list[dict], result: ImportResult, section: str, fields: list[str]):
+    """Create missing rows and update changed ones, in bulk; unchanged rows are not touched."""
+    existing = {getattr(o, key): o for o in model.objects.filter(**{f"{key}__in": [r[key] for r in rows]})}
+    to_create, to_update = [], []
+    for row in rows:
+        values = {f: row[f] for f in fields}
+        obj = existing.get(row[key])
+        if obj is None:
+            to_create.append(model(**{key: row[key]}, **values))
+        elif any(getattr(obj, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(obj, f, v)
+            to_update.append(obj)
+        else:
+            result.count("unchanged", section)
+    model.objects.bulk_create(to_create, batch_size=500)
+    if to_update:
+        model.objects.bulk_update(to_update, fields, batch_size=500)
+    result.count("created", section, len(to_create)) if to_create else None
+    result.count("updated", section, len(to_update)) if to_update else None
+
+
+def _write(clean: dict, result: ImportResult):
+    for row in clean["credentials"]:
+        credential = Credential.objects.filter(name=row["name"]).first()
+        if credential is None:
+            credential = Credential(name=row["name"], kind=row["kind"], username=row["username"])
+            credential.secret = row["secret"]
+            credential.save()
+            result.count("created", "credentials")
+        elif (credential.kind, credential.username) != (row["kind"], row["username"]) or (
+                row["secret"] is not None and not credential.has_secret(row["secret"])):
+            credential.kind, credential.username = row["kind"], row["username"]
+            if row["secret"] is not None:
+                credential.secret = row["secret"]
+            credential.save()
+            result.count("updated", "credentials")
+        else:
+            result.count("unchanged", "credentials")
+
+    # Regions level by level, so every parent exists (with its path) before its children.
+    for level in RegionLevel.values:
+        rows = [r for r in clean["regions"] if r["level"] == level]
+        if not rows:
+            continue
+        by_slug = {r.slug: r for r in Region.objects.filter(slug__in={r["parent"] for r in rows if r["parent"]})}
+        for row in rows:
+            parent = by_slug.get(row["parent"])
+            row["parent_id"] = parent.pk if parent else None
+            row["path"] = (parent.path if parent else "/") + row["slug"] + "/"
+        _upsert(Region, "slug", rows, result, "regions", ["name", "level", "parent_id", "path"])
+
+    region_ids = dict(Region.objects.values_list("slug", "pk"))
+    for row in clean["agencies"]:
+        row["region_id"] = region_ids[row["region"]]
+    _upsert(Agency, "slug", clean["agencies"], result, "agencies", ["name", "region_id"])
+
+    agency_ids = dict(Agency.objects.values_list("slug", "pk"))
+    for row in clean["sites"]:
+        row["region_id"] = region_ids[row["region"]]
+        row["agency_id"] = agency_ids.get(row["agency"])
+    _upsert(Site, "slug", clean["sites"], result, "sites", ["name", "region_id", "agency_id", "expected"])
+
+    site_ids = dict(Site.objects.values_list("slug", "pk"))
+    credential_ids = dict(Credential.objects.values_list("name", "pk"))
+    device_fields = ["address", "platform", "role", "site_id", "status", "vendor", "model", "os_version",
+                     "snmp_credential_id", "ssh_credential_id", "snmp_port", "ssh_port", "expect_polling",
+                     "expect_backup"]
+    for row in clean["devices"]:
+        row["site_id"] = site_ids[row["site"]]
+        row["snmp_credential_id"] = credential_ids.get(row["snmp_credential"])
+        row["ssh_credential_id"] = credential_ids.get(row["ssh_credential"])
+    _upsert(Device, "name", clean["devices"], result, "devices", device_fields)
+
+    _write_interfaces(clean["devices"], result)
+    _write_links(clean["links"], result)
+
+    for row in clean["prefixes"]:
+        _write_prefix(row, region_ids, agency_ids, site_ids, result)
+
+
+def _write_interfaces(devices: list[dict], result: ImportResult):
+    device_ids = dict(Device.objects.filter(name__in=[d["name"] for d in devices]).values_list("name", "pk"))
+    existing = {(i.device_id, i.name): i for i in Interface.objects.filter(device_id__in=device_ids.values())}
+    fields = ["if_index", "description", "speed_bps"]
+    to_create, to_update = [], []
+    for device in devices:
+        device_id = device_ids[device["name"]]
+        for row in device["interfaces"]:
+            obj = existing.get((device_id, row["name"]))
+            if obj is None:
+                to_create.append(Interface(device_id=device_id, name=row["name"], **{f: row[f] for f in fields}))
+            elif any(getattr(obj, f) != row[f] for f in fields):
+                for f in fields:
+                    setattr(obj, f, row[f])
+                to_update.append(obj)
+            else:
+                result.count("unchanged", "interfaces")
+    Interface.objects.bulk_create(to_create, batch_size=1000)
+    Interface.objects.bulk_update(to_update, fields, batch_size=1000)
+    if to_create:
+        result.count("created", "interfaces", len(to_create))
+    if to_update:
+        result.count("updated", "interfaces", len(to_update))
+
+
+def _write_links(rows: list[dict], result: ImportResult):
+    if not rows:
+        return
+    interface_ids = {f"{d}:{n}": pk for pk, d, n in Interface.objects.values_list("pk", "device__name", "name")}
+    existing = {(link.a_interface_id, link.b_interface_id): link for link in Link.objects.all()}
+    to_create, to_update = [], []
+    for row in rows:
+        key = (interface_ids[row["a"]], interface_ids[row["b"]])
+        link = existing.get(key)
+        if link is None:
+            to_create.append(Link(a_interface_id=key[0], b_interface_id=key[1], capacity_bps=row["capacity_bps"],
+                                  tier=row["tier"]))
+        elif (link.capacity_bps, link.tier) != (row["capacity_bps"], row["tier"]):
+            link.capacity_bps, link.tier = row["capacity_bps"], row["tier"]
+            to_update.append(link)
+        else:
+            result.count("unchanged", "links")
+    Link.objects.bulk_create(to_create, batch_size=1000)
+    Link.objects.bulk_update(to_update, ["capacity_bps", "tier"], batch_size=1000)
+    if to_create:
+        result.count("created", "links", len(to_create))
+    if to_update:
+        result.count("updated", "links", len(to_update))
+
+
+def _write_prefix(row, region_ids, agency_ids, site_ids, result: ImportResult):
+    site = Site.objects.filter(pk=site_ids.get(row["site"])).first() if row["site"] else None
+    agency = Agency.objects.filter(pk=agency_ids.get(row["agency"])).first() if row["agency"] else None
+    # A prefix belongs where its site or agency is; one with neither belongs to the whole network.
+    region_id = site.region_id if site else agency.region_id if agency else Region.objects.filter(
+        parent__isnull=True).order_by("pk").values_list("pk", flat=True).first()
+    if region_id is None:
+        raise ImportFailed([f"prefix {row['prefix']}: no region to attach it to; import a city region first"])
+    values = {"agency_id": agency.pk if agency else None, "site_id": site.pk if site else None,
+              "region_id": region_id, "description": row["description"]}
+    prefix = Prefix.objects.filter(prefix=row["prefix"]).first()
+    if prefix is None:
+        Prefix(prefix=row["prefix"], **values).save()
+        result.count("created", "prefixes")
+    elif any(getattr(prefix, k) != v for k, v in values.items()):
+        for k, v in values.items():
+            setattr(prefix, k, v)
+        prefix.save()
+        result.count("updated", "prefixes")
+    else:
+        result.count("unchanged", "prefixes")
+
+
+def import_document(document: dict, source: str = "<document>") -> ImportResult:
+    """Validate and write an inventory document in one transaction."""
+    clean = validate(Path(source), document)
+    result = ImportResult()
+    with transaction.atomic():
+        _write(clean, result)
+    return result
+
+
+def import_file(path: str | Path) -> ImportResult:
+    path = Path(path)
+    return import_document(read_document(path), str(path))

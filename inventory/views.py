@@ -1,0 +1,125 @@
+"""Inventory pages: lists declare their columns and filters; details show one object in scope."""
+
+import ipaddress
+
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from inventory.choices import DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
+from inventory.models import Agency, Device, Interface, Link, Prefix, Region, Site
+from web.access import require_scope, scoped
+from web.tables import Column, Filter, TableView, yes_no_choices
+
+
+def county_choices(request):
+    return list(scoped(Region.objects.filter(level=RegionLevel.COUNTY), request.user).values_list("path", "name"))
+
+
+COUNTY_FILTER = Filter("county", _("County/district"), "site__region__path__startswith", county_choices)
+
+
+class DeviceList(TableView):
+    model = Device
+    title = _("Devices")
+    select_related = ["site__region", "site__agency"]
+    columns = [Column("name", _("Name")), Column("address", _("Management address")),
+               Column("platform", _("Platform"), "get_platform_display"),
+               Column("role", _("Role"), "get_role_display"), Column("model", _("Model")),
+               Column("site__name", _("Site")), Column("site__region__name", _("Region")),
+               Column("site__agency__name", _("Agency")), Column("status", _("Status"), "get_status_display")]
+    filters = [COUNTY_FILTER, Filter("platform", _("Platform"), "platform", Platform.choices),
+               Filter("role", _("Role"), "role", DeviceRole.choices),
+               Filter("status", _("Status"), "status", DeviceStatus.choices)]
+    search_fields = ["name", "address", "model", "site__name", "site__agency__name"]
+    default_sort = "name"
+
+    @staticmethod
+    def row_url(obj):
+        return reverse("inventory:device", args=[obj.pk])
+
+
+class SiteList(TableView):
+    model = Site
+    title = _("Sites")
+    select_related = ["region", "agency"]
+    columns = [Column("name", _("Name")), Column("slug", _("Slug")), Column("region__name", _("Region")),
+               Column("region__level", _("Level"), "region__get_level_display"),
+               Column("agency__name", _("Agency")), Column("expected", _("Expected on the extranet"))]
+    filters = [Filter("county", _("County/district"), "region__path__startswith", county_choices),
+               Filter("level", _("Level"), "region__level", RegionLevel.choices),
+               Filter("expected", _("Expected on the extranet"), "expected", yes_no_choices)]
+    search_fields = ["name", "slug", "agency__name", "region__name"]
+    default_sort = "region__path"
+
+    @staticmethod
+    def row_url(obj):
+        return reverse("inventory:site", args=[obj.pk])
+
+
+class AgencyList(TableView):
+    model = Agency
+    title = _("Agencies")
+    select_related = ["region"]
+    columns = [Column("name", _("Name")), Column("slug", _("Slug")), Column("region__name", _("Region"))]
+    filters = [Filter("county", _("County/district"), "region__path__startswith", county_choices)]
+    search_fields = ["name", "slug"]
+    default_sort = "name"
+
+
+class PrefixList(TableView):
+    model = Prefix
+    title = _("IP prefixes")
+    select_related = ["agency", "site", "region"]
+    columns = [Column("prefix", _("Prefix"), sortable=False), Column("agency__name", _("Agency")),
+               Column("site__name", _("Site")), Column("region__name", _("Region")),
+               Column("description", _("Description"))]
+    filters = [Filter("county", _("County/district"), "region__path__startswith", county_choices)]
+    search_fields = ["prefix", "description", "agency__name", "site__name"]
+    default_sort = "first"
+    template_name = "inventory/prefix_list.html"
+
+    def extra_context(self, request):
+        """The longest-prefix look-up of an address: which agency and site own it."""
+        address = request.GET.get("lookup", "").strip()
+        if not address:
+            return {}
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            return {"lookup": address, "lookup_error": _("%(value)s is not an IP address.") % {"value": address}}
+        match = scoped(Prefix.objects.all(), request.user).longest_match(address)
+        return {"lookup": address, "lookup_match": match}
+
+
+class LinkList(TableView):
+    model = Link
+    title = _("Links")
+    select_related = ["a_interface__device", "b_interface__device"]
+    columns = [Column("a_interface__device__name", _("A device")), Column("a_interface__name", _("A interface")),
+               Column("b_interface__device__name", _("B device")), Column("b_interface__name", _("B interface")),
+               Column("capacity_bps", _("Capacity (bit/s)")), Column("tier", _("Tier"), "get_tier_display")]
+    filters = [Filter("tier", _("Tier"), "tier", LinkTier.choices),
+               Filter("county", _("County/district"), "b_interface__device__site__region__path__startswith",
+                      county_choices)]
+    search_fields = ["a_interface__device__name", "b_interface__device__name"]
+    default_sort = "tier"
+
+
+def device_detail(request, pk):
+    require_scope(request.user)
+    device = get_object_or_404(scoped(Device.objects.select_related("site__region", "site__agency"), request.user),
+                               pk=pk)
+    interfaces = Interface.objects.filter(device=device).order_by("if_index", "name")
+    links = Link.objects.filter(a_interface__device=device) | Link.objects.filter(b_interface__device=device)
+    return render(request, "inventory/device_detail.html", {
+        "device": device, "interfaces": interfaces, "regions": device.site.region.ancestors(),
+        "links": links.select_related("a_interface__device", "b_interface__device")})
+
+
+def site_detail(request, pk):
+    require_scope(request.user)
+    site = get_object_or_404(scoped(Site.objects.select_related("region", "agency"), request.user), pk=pk)
+    return render(request, "inventory/site_detail.html", {
+        "site": site, "devices": site.devices.order_by("name"), "prefixes": site.prefixes.all(),
+        "regions": site.region.ancestors()})

@@ -1,0 +1,45 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from inventory.models import Region
+from web.commands import OneNetCommand
+from web.models import Profile
+
+# username, role, region slug (None: the whole network), superuser
+DEMO_USERS = [
+    ("admin", "admin", None, True),
+    ("manager", "manager", None, False),
+    ("security", "security", None, False),
+    ("engineer-nanjiang", "engineer", "nanjiang", False),
+]
+
+
+class Command(OneNetCommand):
+    help = "Create the demo logins (one per role, one county-scoped engineer) and print how to log in."
+
+    def handle(self, *args, **options):
+        path = settings.VAR_DIR / "demo-logins.txt"
+        passwords = dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line) \
+            if path.exists() else {}
+        User = get_user_model()
+        logins = []
+        with transaction.atomic():
+            for username, role, region_slug, superuser in DEMO_USERS:
+                password = passwords.get(username) or secrets.token_urlsafe(9)
+                user = User.objects.filter(username=username).first() or User(username=username)
+                user.is_staff = user.is_superuser = superuser
+                user.set_password(password)
+                user.save()
+                region = Region.objects.filter(slug=region_slug).first() if region_slug else None
+                Profile.objects.update_or_create(user=user, defaults={"role": role, "region": region})
+                passwords[username] = password
+                logins.append({"username": username, "password": password, "role": role,
+                               "scope": region.name if region else "all"})
+        path.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
+        path.chmod(0o600)
+        lines = ["Demo logins for http://127.0.0.1:8000 (also in var/demo-logins.txt):"]
+        lines += [f"  {x['username']:<20} {x['password']:<14} {x['role']} · {x['scope']}" for x in logins]
+        self.emit(options, {"logins": logins, "url": "http://127.0.0.1:8000"}, "\n".join(lines))

@@ -1,0 +1,155 @@
+"""OneNet settings. Everything that differs between machines comes from the environment (web/config.py).
+
+Embedded defaults (no variables set): SQLite under var/, a filesystem celery broker under var/,
+Chinese console. Production sets DATABASE_URL, CELERY_BROKER_URL, ONENET_SECRET_KEY,
+ONENET_CREDENTIAL_KEY, ONENET_ALLOWED_HOSTS and ONENET_DEPLOY=production.
+"""
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from web.config import database_from_env, env_bool, env_choice, env_int, env_list, env_str, fernet_key_from_env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("ONENET_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEPLOY = env_choice("ONENET_DEPLOY", "embedded", ("embedded", "production"))
+PRODUCTION = DEPLOY == "production"
+
+
+def _secret_key() -> str:
+    key = env_str("ONENET_SECRET_KEY", "")
+    if key:
+        if PRODUCTION and len(key) < 50:
+            raise ImproperlyConfigured("ONENET_SECRET_KEY is too short; expected at least 50 random characters.")
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("ONENET_SECRET_KEY is not set; production needs at least 50 random characters.")
+    # Embedded mode keeps a random key of its own under var/ so sessions survive a restart.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ONENET_DEBUG", False)
+ALLOWED_HOSTS = env_list("ONENET_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("ONENET_CSRF_TRUSTED_ORIGINS", "")
+CREDENTIAL_KEY = fernet_key_from_env("ONENET_CREDENTIAL_KEY", SECRET_KEY)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "web",
+    "inventory",
+    "lab",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "web.urls"
+WSGI_APPLICATION = "web.wsgi.application"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "web" / "templates"],
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+        "django.template.context_processors.i18n",
+        "web.navigation.navigation",
+    ]},
+}]
+
+DATABASES = {"default": database_from_env(str(VAR_DIR / "onenet.sqlite3"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "zh-hans", ("zh-hans", "en"))
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("ONENET_TIME_ZONE", "Asia/Shanghai")
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# Chart and UI libraries come from npm at set-up time (./onenet setup), never from a CDN.
+STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_modules").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Celery: a broker that needs no server by default (kombu's filesystem transport under var/).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"data_folder_in": str(VAR_DIR / "celery" / "queue"), "data_folder_out": str(VAR_DIR / "celery" / "queue"),
+     "processed_folder": str(VAR_DIR / "celery" / "processed"), "store_processed": False}
+    if CELERY_BROKER_URL.startswith("filesystem") else {})
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for _folder in ("queue", "processed"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env_bool("ONENET_CELERY_EAGER", False)
+
+# The lab (simulated extranet): where its devices listen.
+LAB_SNMP_PORT = env_int("ONENET_LAB_SNMP_PORT", 161, minimum=1)
+LAB_SSH_PORT = env_int("ONENET_LAB_SSH_PORT", 22, minimum=1)
+LAB_ADDRESS_BASE = env_str("ONENET_LAB_ADDRESS_BASE", "127.10.0.1")
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("ONENET_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("ONENET_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if DEBUG:
+        raise ImproperlyConfigured("ONENET_DEBUG must be off when ONENET_DEPLOY=production.")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": env_choice("ONENET_LOG_LEVEL", "INFO",
+                                                          ("DEBUG", "INFO", "WARNING", "ERROR"))},
+}

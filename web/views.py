@@ -1,0 +1,50 @@
+"""The console's own pages: Overview and Coverage. Views declare; the services decide."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from inventory.models import Device, Region
+from inventory.services import coverage_report
+from web.access import require_scope, scope_path, scoped
+
+
+def _scope_root(request) -> Region | None:
+    path = scope_path(request.user)
+    return Region.objects.filter(path=path).first()
+
+
+def overview(request):
+    require_scope(request.user)
+    report = coverage_report(scope_path(request.user))
+    devices = scoped(Device.objects.all(), request.user)
+    by_status = dict(devices.values_list("status").annotate(n=Count("pk")))
+    by_platform = list(devices.values("platform").annotate(n=Count("pk")).order_by("-n"))
+    return render(request, "web/overview.html", {
+        "report": report, "device_total": sum(by_status.values()), "by_status": by_status,
+        "by_platform": by_platform, "scope": _scope_root(request)})
+
+
+def coverage(request):
+    """The region tree with roll-ups; `?region=SLUG` drills down into a subtree of the user's scope."""
+    require_scope(request.user)
+    scope = scope_path(request.user)
+    root = scope
+    slug = request.GET.get("region")
+    if slug:
+        root = get_object_or_404(scoped(Region.objects.all(), request.user), slug=slug).path
+    report = coverage_report(root)
+    depth = root.count("/")
+    # Show the root and two levels below it; deeper levels are a click away.
+    rows = [dict(r, depth=r["path"].count("/") - depth) for r in report["regions"]
+            if r["path"].count("/") - depth <= 2]
+    root_region = Region.objects.filter(path=root).first()
+    return render(request, "web/coverage.html", {
+        "report": report, "rows": rows, "root": root_region,
+        "breadcrumbs": [r for r in root_region.ancestors() if r.path.startswith(scope)] if root_region else []})
+
+
+@login_not_required
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
