@@ -88,7 +88,10 @@ class Credential(models.Model):
 
     name = models.SlugField(_("name"), max_length=64, unique=True)
     kind = models.CharField(_("kind"), max_length=8, choices=CredentialKind.choices)
-    username = models.CharField(_("username"), max_length=64, blank=True)
+    username = models.CharField(_("username"), max_length=64, blank=True)  # the SNMPv3 user for snmp v3
+    # SNMP only: 2c uses the secret as community; 3 uses it as the USM auth passphrase (SHA, authNoPriv).
+    snmp_version = models.CharField(_("SNMP version"), max_length=2, choices=[("2c", "v2c"), ("3", "v3")],
+                                    default="2c")
     secret_encrypted = models.BinaryField(editable=False)
 
     class Meta:

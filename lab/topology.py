@@ -74,6 +74,7 @@ LINK_TIERS = ["province-city", "city-county", "county-township", "township-villa
 SSH_USERNAME = "onenet"
 SSH_PASSWORD = "lab-ssh-Secret1"
 SNMP_COMMUNITY = "onenet-lab-ro"
+SNMP_V3_USER, SNMP_V3_AUTH = "onenet", "lab-snmp-auth-1"  # USM authNoPriv, HMAC-SHA-96
 GBPS = 1_000_000_000
 MBPS = 1_000_000
 
@@ -206,6 +207,8 @@ class Topology:
             "credentials": [
                 {"name": "lab-ssh", "kind": "ssh", "username": SSH_USERNAME, "secret": SSH_PASSWORD},
                 {"name": "lab-snmp", "kind": "snmp", "username": "", "secret": SNMP_COMMUNITY},
+                {"name": "lab-snmp-v3", "kind": "snmp", "username": SNMP_V3_USER, "secret": SNMP_V3_AUTH,
+                 "snmp_version": "3"},
             ],
             "regions": [{"slug": r.slug, "name": r.name, "level": r.level, "parent": r.parent}
                         for r in self.regions],
@@ -215,7 +218,8 @@ class Topology:
             "devices": [{
                 "name": d.name, "address": d.address, "platform": d.platform, "role": d.role,
                 "site": d.site, "vendor": d.vendor, "model": d.model, "os_version": d.os_version,
-                "status": d.status, "snmp_credential": "lab-snmp", "ssh_credential": "lab-ssh",
+                "status": d.status, "snmp_credential": "lab-snmp-v3" if d.snmp_version == "3" else "lab-snmp",
+                "ssh_credential": "lab-ssh",
                 "interfaces": [{"name": i.name, "if_index": i.if_index, "speed_bps": i.speed_bps,
                                 "description": i.description} for i in d.interfaces],
             } for d in self.devices],

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "web",
     "inventory",
+    "collectors",
     "lab",
 ]
 
@@ -128,6 +129,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("ONENET_CELERY_EAGER", False)
 
+# Collectors: the poller's own bounds on every SNMP call, and how wide a cycle runs.
+ONENET_SNMP_TIMEOUT = env_int("ONENET_SNMP_TIMEOUT_MS", 1500, minimum=100) / 1000
+ONENET_SNMP_RETRIES = env_int("ONENET_SNMP_RETRIES", 1)
+ONENET_SNMP_DEADLINE = env_int("ONENET_SNMP_DEADLINE_S", 20, minimum=1)
+ONENET_POLL_PROCESSES = env_int("ONENET_POLL_PROCESSES", 2, minimum=1)
+ONENET_POLL_CONCURRENCY = env_int("ONENET_POLL_CONCURRENCY", 100, minimum=1)
+ONENET_POLL_INTERVAL_S = env_int("ONENET_POLL_INTERVAL_S", 300, minimum=10)
+ONENET_BACKUP_INTERVAL_S = env_int("ONENET_BACKUP_INTERVAL_S", 6 * 3600, minimum=60)
+ONENET_BACKUP_WORKERS = env_int("ONENET_BACKUP_WORKERS", 32, minimum=1)
+ONENET_SSH_TIMEOUT = env_int("ONENET_SSH_TIMEOUT_S", 20, minimum=1)
+ONENET_SAMPLE_RETENTION_DAYS = env_int("ONENET_SAMPLE_RETENTION_DAYS", 35, minimum=1)
+
 # The lab (simulated extranet): where its devices listen.
 LAB_SNMP_PORT = env_int("ONENET_LAB_SNMP_PORT", 161, minimum=1)
 LAB_SSH_PORT = env_int("ONENET_LAB_SSH_PORT", 22, minimum=1)
@@ -150,6 +163,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # paramiko logs every login at INFO; its warnings still show.
+    "loggers": {"paramiko": {"level": "WARNING"}},
     "root": {"handlers": ["stderr"], "level": env_choice("ONENET_LOG_LEVEL", "INFO",
                                                           ("DEBUG", "INFO", "WARNING", "ERROR"))},
 }

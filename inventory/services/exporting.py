@@ -15,7 +15,8 @@ def export_document() -> dict:
         interfaces.setdefault(i.device_id, []).append(
             {"name": i.name, "if_index": i.if_index, "description": i.description, "speed_bps": i.speed_bps})
     return {
-        "credentials": [{"name": c.name, "kind": c.kind, "username": c.username} for c in Credential.objects.all()],
+        "credentials": [{"name": c.name, "kind": c.kind, "username": c.username, "snmp_version": c.snmp_version}
+                        for c in Credential.objects.all()],
         "regions": [{"slug": r.slug, "name": r.name, "level": r.level, "parent": r.parent.slug if r.parent else None}
                     for r in Region.objects.select_related("parent")],
         "agencies": [{"slug": a.slug, "name": a.name, "region": a.region.slug}

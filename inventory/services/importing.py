@@ -205,7 +205,11 @@ def validate(path: Path, document: dict) -> dict:
         item = {"name": check.text("credentials", row, "name", max_length=64),
                 "kind": check.choice("credentials", row, "kind", CredentialKind),
                 "username": check.text("credentials", row, "username", required=False, max_length=64) or "",
+                "snmp_version": str(row.get("snmp_version") or "2c"),
                 "secret": None if row.get("secret") in (None, "") else str(row["secret"])}
+        if item["snmp_version"] not in ("2c", "3"):
+            check.fail("credentials", row, "snmp_version", f"unknown SNMP version {item['snmp_version']!r}; "
+                       "expected 2c or 3")
         if item["secret"] is None and item["name"] not in existing_credentials:
             check.fail("credentials", row, "secret", "is required for a new credential")
         if item["name"]:
@@ -386,13 +390,16 @@ def _write(clean: dict, result: ImportResult):
     for row in clean["credentials"]:
         credential = Credential.objects.filter(name=row["name"]).first()
         if credential is None:
-            credential = Credential(name=row["name"], kind=row["kind"], username=row["username"])
+            credential = Credential(name=row["name"], kind=row["kind"], username=row["username"],
+                                    snmp_version=row["snmp_version"])
             credential.secret = row["secret"]
             credential.save()
             result.count("created", "credentials")
-        elif (credential.kind, credential.username) != (row["kind"], row["username"]) or (
+        elif (credential.kind, credential.username, credential.snmp_version) != (
+                row["kind"], row["username"], row["snmp_version"]) or (
                 row["secret"] is not None and not credential.has_secret(row["secret"])):
             credential.kind, credential.username = row["kind"], row["username"]
+            credential.snmp_version = row["snmp_version"]
             if row["secret"] is not None:
                 credential.secret = row["secret"]
             credential.save()

@@ -7,26 +7,62 @@ from web.commands import OneNetCommand
 
 
 class Command(OneNetCommand):
-    help = "The simulated extranet: generate its inventory (lab inventory)."
+    help = "The simulated extranet: lab up | down | status | inventory | traffic."
 
     def add_arguments(self, parser):
+        # --json lives on each sub-command: argparse lets a sub-parser's default overwrite the parent's.
         sub = parser.add_subparsers(dest="action", required=True)
+        up = sub.add_parser("up", help="start every lab device in the background and load the inventory")
+        up.add_argument("--scale", choices=("demo", "city"), default="demo")
+        up.add_argument("--seed", type=int, default=1)
+        up.add_argument("--no-inventory", action="store_true", help="do not load the lab into the inventory")
+        sub.add_parser("down", help="stop what `lab up` started, and nothing else")
+        status = sub.add_parser("status", help="list the lab devices and how to reach them")
+        status.add_argument("--check", action="store_true", help="also ask every device over SNMP and SSH")
         inv = sub.add_parser("inventory", help="generate the lab topology as an inventory, and import it")
         inv.add_argument("--scale", choices=("demo", "city"), default="demo")
         inv.add_argument("--seed", type=int, default=1)
         inv.add_argument("--output", help="write the inventory YAML to this file")
         inv.add_argument("--no-import", action="store_true", help="only write the file, do not import it")
-        inv.add_argument("--json", action="store_true")
+        for sub_parser in sub.choices.values():
+            sub_parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
     def handle(self, *args, **options):
         getattr(self, "handle_" + options["action"])(options)
 
+    def handle_up(self, options):
+        from lab.services import LabError, up
+
+        try:
+            result = up(options["scale"], options["seed"], load_inventory=not options["no_inventory"])
+        except LabError as error:
+            self.fail(options, error.code, str(error).split(": ", 1)[1])
+        running = sum(d["running"] for d in result["devices"])
+        verb = "started" if result["started"] else "already running"
+        self.emit(options, result, f"lab {options['scale']} {verb}: {running}/{len(result['devices'])} devices "
+                                   f"running (logs under var/lab/logs)")
+
+    def handle_down(self, options):
+        from lab.services import down
+
+        result = down()
+        self.emit(options, result, f"lab stopped ({result['stopped']} processes)")
+
+    def handle_status(self, options):
+        from lab.services import status
+
+        result = status(check=options["check"])
+        lines = [f"{d['name']:<28} {d['platform']:<11} {d['address']:<15} "
+                 f"{'running' if d['running'] else 'stopped'}" for d in result["devices"]]
+        self.emit(options, result, "\n".join(lines) or "the lab is not running")
+
     def handle_inventory(self, options):
         from inventory.services import ImportFailed, import_document
+        from lab.services import inventory_document
         from lab.topology import generate
 
         topology = generate(options["scale"], options["seed"], settings.LAB_ADDRESS_BASE)
-        document = topology.to_inventory()
+        document = inventory_document(topology, settings.LAB_SNMP_PORT, settings.LAB_SSH_PORT)
         if options.get("output"):
             Path(options["output"]).write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
         result = {"scale": options["scale"], "seed": options["seed"], "devices": len(topology.devices),

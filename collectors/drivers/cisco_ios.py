@@ -1,0 +1,14 @@
+from collectors.drivers.base import Driver, register
+
+
+@register
+class CiscoIos(Driver):
+    platform = "cisco_ios"
+    netmiko_type = "cisco_ios"
+    config_command = "show running-config"
+    version_command = "show version"
+    arp_command = "show ip arp"
+    mac_command = "show mac address-table"
+    lldp_command = "show lldp neighbors"
+    volatile_patterns = (r"^Building configuration", r"^Current configuration :", r"^! Last configuration change at",
+                         r"^! NVRAM config last updated at", r"^ntp clock-period ")

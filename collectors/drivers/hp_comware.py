@@ -1,0 +1,13 @@
+from collectors.drivers.base import Driver, register
+
+
+@register
+class HpComware(Driver):
+    platform = "hp_comware"
+    netmiko_type = "hp_comware"
+    config_command = "display current-configuration"
+    version_command = "display version"
+    arp_command = "display arp"
+    mac_command = "display mac-address"
+    lldp_command = "display lldp neighbor-information list"
+    volatile_patterns = ()

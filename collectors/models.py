@@ -1,0 +1,184 @@
+"""What the collectors learn: device state, interface samples and roll-ups, config versions, tables.
+
+Samples are written once: (interface, time) is unique, and the poller writes with
+`ignore_conflicts`, so a retried or duplicated cycle can never store a sample twice.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import Device, Interface
+
+
+class SnmpState(models.TextChoices):
+    UNKNOWN = "unknown", _("Not polled yet")
+    UP = "up", _("Up")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    AUTH_FAILED = "auth_failed", _("Authentication failed")
+    ERROR = "error", _("Error")
+
+
+class BackupState(models.TextChoices):
+    UNKNOWN = "unknown", _("Not backed up yet")
+    OK = "ok", _("Backed up")
+    FAILED = "failed", _("Failed")
+
+
+class DeviceState(models.Model):
+    SCOPE_PATH = "device__site__region__path"
+
+    device = models.OneToOneField(Device, models.CASCADE, related_name="state", verbose_name=_("device"))
+    snmp_state = models.CharField(_("SNMP state"), max_length=16, choices=SnmpState.choices,
+                                  default=SnmpState.UNKNOWN)
+    last_poll_at = models.DateTimeField(_("last poll"), null=True, blank=True)
+    last_poll_ok_at = models.DateTimeField(_("last successful poll"), null=True, blank=True)
+    last_poll_error = models.CharField(_("last poll error"), max_length=300, blank=True)
+    sys_uptime = models.BigIntegerField(_("sysUpTime (1/100 s)"), null=True, blank=True)
+    counter_bits = models.PositiveSmallIntegerField(default=64)
+    last_discovery_at = models.DateTimeField(_("last interface discovery"), null=True, blank=True)
+    sys_descr = models.TextField(_("sysDescr"), blank=True)
+    sys_object_id = models.CharField(_("sysObjectID"), max_length=120, blank=True)
+    backup_state = models.CharField(_("backup state"), max_length=16, choices=BackupState.choices,
+                                    default=BackupState.UNKNOWN)
+    last_backup_at = models.DateTimeField(_("last backup attempt"), null=True, blank=True)
+    last_backup_ok_at = models.DateTimeField(_("last successful backup"), null=True, blank=True)
+    last_backup_error = models.CharField(_("last backup error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("device state")
+        verbose_name_plural = _("device states")
+
+    def __str__(self):
+        return f"{self.device} {self.snmp_state}"
+
+
+class CounterSnapshot(models.Model):
+    """The last raw counters of an interface: the other half of the next rate."""
+
+    interface = models.OneToOneField(Interface, models.CASCADE, related_name="counter_snapshot")
+    timestamp = models.FloatField()
+    uptime = models.BigIntegerField(null=True)
+    counter_bits = models.PositiveSmallIntegerField(default=64)
+    in_octets = models.DecimalField(max_digits=20, decimal_places=0, null=True)
+    out_octets = models.DecimalField(max_digits=20, decimal_places=0, null=True)
+    in_errors = models.BigIntegerField(null=True)
+    out_errors = models.BigIntegerField(null=True)
+    in_discards = models.BigIntegerField(null=True)
+    out_discards = models.BigIntegerField(null=True)
+
+
+class InterfaceSample(models.Model):
+    """Rates of one interface over one poll interval, stamped at the end of the interval."""
+
+    SCOPE_PATH = "interface__device__site__region__path"
+
+    interface = models.ForeignKey(Interface, models.CASCADE, related_name="samples")
+    time = models.DateTimeField(db_index=True)
+    in_bps = models.FloatField(null=True)
+    out_bps = models.FloatField(null=True)
+    in_utilisation = models.FloatField(null=True)  # 0..1 of the interface speed
+    out_utilisation = models.FloatField(null=True)
+    in_errors_per_s = models.FloatField(null=True)
+    out_errors_per_s = models.FloatField(null=True)
+    in_discards_per_s = models.FloatField(null=True)
+    out_discards_per_s = models.FloatField(null=True)
+    oper_up = models.BooleanField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["interface", "time"], name="sample_once_per_time")]
+        indexes = [models.Index(fields=["interface", "-time"])]
+
+
+class RollupPeriod(models.TextChoices):
+    HOUR = "hour", _("Hour")
+    DAY = "day", _("Day")
+
+
+class InterfaceRollup(models.Model):
+    """Hourly and daily summaries: average, maximum and 95th percentile of each direction."""
+
+    interface = models.ForeignKey(Interface, models.CASCADE, related_name="rollups")
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
+    start = models.DateTimeField()
+    samples = models.PositiveIntegerField()
+    in_avg_bps = models.FloatField(null=True)
+    out_avg_bps = models.FloatField(null=True)
+    in_max_bps = models.FloatField(null=True)
+    out_max_bps = models.FloatField(null=True)
+    in_p95_bps = models.FloatField(null=True)
+    out_p95_bps = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["interface", "period", "start"], name="rollup_once")]
+        indexes = [models.Index(fields=["period", "start"])]
+
+
+class PollRun(models.Model):
+    """One poll cycle, for the console's progress and history."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    devices_polled = models.PositiveIntegerField(default=0)
+    devices_failed = models.PositiveIntegerField(default=0)
+    interfaces = models.PositiveIntegerField(default=0)
+    samples_written = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class ConfigVersion(models.Model):
+    """A device's running config, stored only when it changed; `diff` is against the previous version."""
+
+    SCOPE_PATH = "device__site__region__path"
+
+    device = models.ForeignKey(Device, models.CASCADE, related_name="config_versions", verbose_name=_("device"))
+    fetched_at = models.DateTimeField(_("fetched at"))
+    sha256 = models.CharField(max_length=64)
+    text = models.TextField()
+    diff = models.TextField(blank=True)
+    lines_added = models.PositiveIntegerField(default=0)
+    lines_removed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["device", "-fetched_at"]
+        get_latest_by = "fetched_at"
+        verbose_name = _("config version")
+        verbose_name_plural = _("config versions")
+
+
+class ArpEntry(models.Model):
+    """IP → MAC as a router saw it: with the MAC table, an address leads to a switch port."""
+
+    device = models.ForeignKey(Device, models.CASCADE, related_name="arp_entries")
+    ip = models.GenericIPAddressField()
+    mac = models.CharField(max_length=17, db_index=True)
+    interface = models.CharField(max_length=64, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "ip"], name="arp_once")]
+        indexes = [models.Index(fields=["ip"])]
+
+
+class MacEntry(models.Model):
+    device = models.ForeignKey(Device, models.CASCADE, related_name="mac_entries")
+    mac = models.CharField(max_length=17, db_index=True)
+    vlan = models.PositiveIntegerField(null=True)
+    port = models.CharField(max_length=64)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "mac", "vlan"], name="mac_once")]
+
+
+class LldpNeighbor(models.Model):
+    device = models.ForeignKey(Device, models.CASCADE, related_name="lldp_neighbors")
+    local_port = models.CharField(max_length=64)
+    neighbor_name = models.CharField(max_length=120)
+    neighbor_port = models.CharField(max_length=64, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "local_port", "neighbor_name"], name="lldp_once")]

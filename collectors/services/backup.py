@@ -1,0 +1,138 @@
+"""SSH config backup: fetch, normalise, store a new version only on change, keep the diff.
+
+The same SSH session also reads the ARP and MAC tables and LLDP neighbours, which locate a host
+(IP → MAC → switch port) and draw the topology. Devices are fetched in parallel threads (SSH is
+I/O-bound); the database is written from the calling thread only. A device that refuses or times
+out fails alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from collectors.drivers import DriverError, driver_for
+from collectors.drivers.base import ConnectionInfo
+from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
+from inventory.choices import DeviceStatus
+from inventory.models import Device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fetched:
+    device_id: int
+    config: str | None = None
+    arp: list[dict] = field(default_factory=list)
+    mac: list[dict] = field(default_factory=list)
+    lldp: list[dict] = field(default_factory=list)
+    error_code: str | None = None
+    error: str | None = None
+
+
+def backup_targets(device_name=None, region_path=None, city_only=False):
+    devices = Device.objects.filter(status=DeviceStatus.ACTIVE, expect_backup=True, ssh_credential__isnull=False)
+    if device_name:
+        devices = Device.objects.filter(name=device_name)
+    if region_path:
+        devices = devices.filter(site__region__path__startswith=region_path)
+    if city_only:
+        devices = devices.filter(site__region__level="city")
+    return devices.select_related("ssh_credential").order_by("name")
+
+
+def fetch(device: Device, with_tables: bool = True) -> Fetched:
+    """Everything one SSH session reads from one device. Runs in a worker thread: no database here."""
+    result = Fetched(device.pk)
+    credential = device.ssh_credential
+    if credential is None:
+        result.error_code, result.error = "SSH_NO_CREDENTIAL", "the device has no SSH credential in the inventory"
+        return result
+    info = ConnectionInfo(device.address, device.ssh_port, credential.username, credential.secret, device.name,
+                          timeout=settings.ONENET_SSH_TIMEOUT)
+    try:
+        driver_class = driver_for(device.platform)
+        with driver_class(info) as driver:
+            result.config = driver.normalise_config(driver.get_config())
+            if with_tables:
+                result.arp, result.mac = driver.get_arp(), driver.get_mac_table()
+                result.lldp = driver.get_lldp_neighbors()
+    except DriverError as error:
+        result.error_code, result.error = error.code, str(error)
+    except Exception as error:  # noqa: BLE001 - a lying device must fail alone, with its name in the log
+        result.error_code, result.error = "SSH_ERROR", f"{type(error).__name__}: {error}"
+    if result.error:
+        log.warning("backup %s failed: %s", device.name, result.error)
+    return result
+
+
+def backup_devices(device_name=None, region_path=None, city_only=False, with_tables=True) -> dict:
+    started = time.monotonic()
+    devices = list(backup_targets(device_name, region_path, city_only))
+    workers = max(1, min(settings.ONENET_BACKUP_WORKERS, len(devices)))
+    with ThreadPoolExecutor(workers) as pool:
+        fetched = list(pool.map(lambda d: fetch(d, with_tables), devices))
+    results = [store(device, item) for device, item in zip(devices, fetched, strict=True)]
+    counts = {k: sum(1 for r in results if r["status"] == k) for k in ("changed", "unchanged", "failed")}
+    return {**counts, "devices": results, "seconds": round(time.monotonic() - started, 2)}
+
+
+def store(device: Device, item: Fetched) -> dict:
+    now = timezone.now()
+    state, _ = DeviceState.objects.get_or_create(device=device)
+    state.last_backup_at = now
+    if item.error:
+        state.backup_state, state.last_backup_error = BackupState.FAILED, item.error[:300]
+        state.save(update_fields=["backup_state", "last_backup_error", "last_backup_at"])
+        return {"device": device.name, "status": "failed", "code": item.error_code, "error": item.error,
+                "version": None}
+    with transaction.atomic():
+        version, changed = _store_version(device, item.config, now)
+        if item.arp or item.mac or item.lldp:
+            _store_tables(device, item, now)
+        state.backup_state, state.last_backup_error, state.last_backup_ok_at = BackupState.OK, "", now
+        state.save(update_fields=["backup_state", "last_backup_error", "last_backup_at", "last_backup_ok_at"])
+    return {"device": device.name, "status": "changed" if changed else "unchanged", "version": version.pk,
+            "lines_added": version.lines_added if changed else 0,
+            "lines_removed": version.lines_removed if changed else 0}
+
+
+def _store_version(device: Device, text: str, now) -> tuple[ConfigVersion, bool]:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    latest = ConfigVersion.objects.filter(device=device).order_by("-fetched_at", "-pk").first()
+    if latest is not None and latest.sha256 == digest:
+        return latest, False
+    diff_lines = list(difflib.unified_diff(
+        (latest.text if latest else "").splitlines(), text.splitlines(),
+        fromfile=f"{device.name} {latest.fetched_at:%Y-%m-%d %H:%M:%S}" if latest else "(none)",
+        tofile=f"{device.name} {now:%Y-%m-%d %H:%M:%S}", lineterm=""))
+    added = sum(1 for line in diff_lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in diff_lines if line.startswith("-") and not line.startswith("---"))
+    version = ConfigVersion.objects.create(device=device, fetched_at=now, sha256=digest, text=text,
+                                           diff="\n".join(diff_lines) if latest else "", lines_added=added,
+                                           lines_removed=removed)
+    return version, True
+
+
+def _store_tables(device: Device, item: Fetched, now):
+    """Replace the device's tables with what it shows now."""
+    ArpEntry.objects.filter(device=device).delete()
+    ArpEntry.objects.bulk_create([ArpEntry(device=device, ip=r["ip"], mac=r["mac"], interface=r["interface"][:64],
+                                           seen_at=now) for r in item.arp], ignore_conflicts=True)
+    MacEntry.objects.filter(device=device).delete()
+    MacEntry.objects.bulk_create([MacEntry(device=device, mac=r["mac"], vlan=r["vlan"], port=r["port"][:64],
+                                           seen_at=now) for r in item.mac], ignore_conflicts=True)
+    LldpNeighbor.objects.filter(device=device).delete()
+    LldpNeighbor.objects.bulk_create([LldpNeighbor(device=device, local_port=r["local_port"][:64],
+                                                   neighbor_name=r["neighbor_name"][:120],
+                                                   neighbor_port=(r["neighbor_port"] or "")[:64], seen_at=now)
+                                      for r in item.lldp], ignore_conflicts=True)

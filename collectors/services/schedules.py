@@ -1,0 +1,60 @@
+"""Periodic work as django-celery-beat entries (editable in the admin), one set per county queue.
+
+Each county's poll, discovery and backup go to the queue `county.<slug>`, so a county can run its
+own worker next to its devices; the city level's own devices go to the queue `city`. An embedded
+worker simply consumes every queue (`queue_names()`).
+"""
+
+import json
+
+from django.conf import settings
+from django.db import transaction
+
+from inventory.models import Region
+
+# task name, interval setting or seconds, label
+PER_REGION_TASKS = [
+    ("collectors.poll_region", lambda: settings.ONENET_POLL_INTERVAL_S, "poll"),
+    ("collectors.discover_region", lambda: 6 * 3600, "discover interfaces"),
+    ("collectors.backup_region", lambda: settings.ONENET_BACKUP_INTERVAL_S, "backup configs"),
+]
+GLOBAL_TASKS = [("collectors.rollup_and_prune", 3600, "roll up samples and prune old ones")]
+
+
+def region_path_or_city(region_id: int | None) -> tuple[str | None, bool]:
+    """The device filter for a task: a county's subtree, or the city level's own devices."""
+    if region_id is None:
+        return None, True
+    return Region.objects.get(pk=region_id).path, False
+
+
+def queue_for(region: Region | None) -> str:
+    return f"county.{region.slug}" if region else "city"
+
+
+def queue_names() -> list[str]:
+    return ["celery", "city", *(queue_for(r) for r in Region.objects.filter(level="county").order_by("slug"))]
+
+
+@transaction.atomic
+def install_schedules() -> dict:
+    """Create or refresh the periodic tasks; intervals edited in the admin are kept."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    def every(seconds: int) -> IntervalSchedule:
+        return IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)[0]
+
+    created = 0
+    targets = [None, *Region.objects.filter(level="county").order_by("slug")]
+    for task, interval, label in PER_REGION_TASKS:
+        for region in targets:
+            name = f"{label}: {region.slug if region else 'city'}"
+            _, new = PeriodicTask.objects.get_or_create(name=name, defaults={
+                "task": task, "interval": every(interval()), "queue": queue_for(region),
+                "kwargs": json.dumps({"region_id": region.pk if region else None})})
+            created += new
+    for task, interval, label in GLOBAL_TASKS:
+        _, new = PeriodicTask.objects.get_or_create(name=label, defaults={"task": task, "interval": every(interval),
+                                                                         "queue": "celery"})
+        created += new
+    return {"created": created, "queues": queue_names()}
