@@ -66,6 +66,9 @@ class CounterSnapshot(models.Model):
     in_discards = models.BigIntegerField(null=True)
     out_discards = models.BigIntegerField(null=True)
 
+    def __str__(self):
+        return f"{self.interface_id} @ {self.timestamp}"
+
 
 class InterfaceSample(models.Model):
     """Rates of one interface over one poll interval, stamped at the end of the interval."""
@@ -87,6 +90,9 @@ class InterfaceSample(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["interface", "time"], name="sample_once_per_time")]
         indexes = [models.Index(fields=["interface", "-time"])]
+
+    def __str__(self):
+        return f"{self.interface_id} @ {self.time:%Y-%m-%d %H:%M:%S}"
 
 
 class RollupPeriod(models.TextChoices):
@@ -112,6 +118,9 @@ class InterfaceRollup(models.Model):
         constraints = [models.UniqueConstraint(fields=["interface", "period", "start"], name="rollup_once")]
         indexes = [models.Index(fields=["period", "start"])]
 
+    def __str__(self):
+        return f"{self.interface_id} {self.period} {self.start:%Y-%m-%d %H:%M}"
+
 
 class PollRun(models.Model):
     """One poll cycle, for the console's progress and history."""
@@ -126,6 +135,9 @@ class PollRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"poll {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ConfigVersion(models.Model):
@@ -147,6 +159,9 @@ class ConfigVersion(models.Model):
         verbose_name = _("config version")
         verbose_name_plural = _("config versions")
 
+    def __str__(self):
+        return f"{self.device} {self.fetched_at:%Y-%m-%d %H:%M:%S}"
+
 
 class ArpEntry(models.Model):
     """IP → MAC as a router saw it: with the MAC table, an address leads to a switch port."""
@@ -161,6 +176,9 @@ class ArpEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["device", "ip"], name="arp_once")]
         indexes = [models.Index(fields=["ip"])]
 
+    def __str__(self):
+        return f"{self.ip} → {self.mac}"
+
 
 class MacEntry(models.Model):
     device = models.ForeignKey(Device, models.CASCADE, related_name="mac_entries")
@@ -172,6 +190,9 @@ class MacEntry(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "mac", "vlan"], name="mac_once")]
 
+    def __str__(self):
+        return f"{self.mac} → {self.port}"
+
 
 class LldpNeighbor(models.Model):
     device = models.ForeignKey(Device, models.CASCADE, related_name="lldp_neighbors")
@@ -182,3 +203,6 @@ class LldpNeighbor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "local_port", "neighbor_name"], name="lldp_once")]
+
+    def __str__(self):
+        return f"{self.local_port} → {self.neighbor_name}"

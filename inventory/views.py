@@ -112,9 +112,13 @@ def device_detail(request, pk):
                                pk=pk)
     interfaces = Interface.objects.filter(device=device).order_by("if_index", "name")
     links = Link.objects.filter(a_interface__device=device) | Link.objects.filter(b_interface__device=device)
+    from collectors.views import device_collected
+
+    collected = device_collected(device)
+    rows = [{"interface": i, "sample": collected["latest"].get(i.pk)} for i in interfaces]
     return render(request, "inventory/device_detail.html", {
-        "device": device, "interfaces": interfaces, "regions": device.site.region.ancestors(),
-        "links": links.select_related("a_interface__device", "b_interface__device")})
+        "device": device, "interfaces": rows, "regions": device.site.region.ancestors(),
+        "links": links.select_related("a_interface__device", "b_interface__device"), **collected})
 
 
 def site_detail(request, pk):

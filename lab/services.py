@@ -165,7 +165,9 @@ def _wait_until_answering(state: LabState, topology: Topology):
     deadline = time.monotonic() + START_TIMEOUT
     probes = []
     for process in state.processes:
-        mine = [d for i, d in enumerate(topology.devices) if i % process.shards == process.shard]
+        # Planned devices are ordered, not installed: nothing answers for them.
+        mine = [d for i, d in enumerate(topology.devices) if i % process.shards == process.shard
+                and d.status == "active"]
         answering = [d for d in mine if not _snmp_silent(d)] if process.kind == "snmp" else mine
         if answering:
             probes.append((process, answering[-1]))
@@ -227,7 +229,8 @@ def status(check: bool = False) -> dict:
     devices = []
     for index, device in enumerate(topology.devices):
         shard = index % shards
-        running = alive.get(("snmp", shard), False) and alive.get(("ssh", shard), False)
+        running = (device.status == "active" and alive.get(("snmp", shard), False)
+                   and alive.get(("ssh", shard), False))
         row = {"name": device.name, "platform": device.platform, "role": device.role, "address": device.address,
                "snmp_port": state.snmp_port, "snmp_community": device.snmp_community,
                "snmp_version": device.snmp_version, "ssh_port": state.ssh_port, "username": SSH_USERNAME,

@@ -1,6 +1,9 @@
 """Shared fixtures: the demo inventory from the lab topology, and console users per role and scope."""
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,55 @@ def make_user(db):
         return user
 
     return make
+
+
+# The lab the tests run against: its own loopback range and ports, so a demo lab on 127.10.x.x can run too.
+TEST_LAB = {"address_base": "127.93.0.1", "snmp_port": 16161, "ssh_port": 12222, "scale": "demo", "seed": 1}
+
+
+@pytest.fixture(scope="session")
+def lab_ports():
+    return TEST_LAB["snmp_port"], TEST_LAB["ssh_port"]
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """The demo lab's real SNMP agents and SSH devices, started once per test session, stopped after."""
+    from lab.services import snmp_answers, tcp_answers
+    from lab.topology import generate
+
+    topology = generate(TEST_LAB["scale"], TEST_LAB["seed"], TEST_LAB["address_base"])
+    state_dir = tmp_path_factory.mktemp("lab")
+    common = ["--scale", TEST_LAB["scale"], "--seed", str(TEST_LAB["seed"]), "--address-base",
+              TEST_LAB["address_base"]]
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "lab.snmp", "--port", str(TEST_LAB["snmp_port"]), *common],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, "-m", "lab.ssh", "--port", str(TEST_LAB["ssh_port"]), "--state-dir",
+                          str(state_dir), *common], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    last = [d for d in topology.devices if d.status == "active" and d.snmp_version == "2c" and not
+            {"snmp-timeout", "snmp-wrong-community"} & set(d.faults)][-1]
+    deadline = time.monotonic() + 60
+    while not (snmp_answers(last.address, TEST_LAB["snmp_port"], last.snmp_community)
+               and tcp_answers(last.address, TEST_LAB["ssh_port"])):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            for p in processes:
+                p.kill()
+            pytest.fail("the test lab did not start")
+        time.sleep(0.2)
+    yield topology
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.wait(timeout=10)
+
+
+@pytest.fixture
+def lab_inventory(db, lab):
+    """The running test lab imported as the inventory, with the lab's ports."""
+    from inventory.services import import_document
+    from lab.services import inventory_document
+
+    import_document(inventory_document(lab, TEST_LAB["snmp_port"], TEST_LAB["ssh_port"]), "test-lab")
+    return lab

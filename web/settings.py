@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "web",
     "inventory",
     "collectors",
+    "threat",
     "lab",
 ]
 
@@ -106,7 +107,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 # Chart and UI libraries come from npm at set-up time (./onenet setup), never from a CDN.
-STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_modules").is_dir() else []
+STATICFILES_DIRS = [("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist")] \
+    if (BASE_DIR / "node_modules" / "echarts" / "dist").is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -140,6 +142,8 @@ ONENET_BACKUP_INTERVAL_S = env_int("ONENET_BACKUP_INTERVAL_S", 6 * 3600, minimum
 ONENET_BACKUP_WORKERS = env_int("ONENET_BACKUP_WORKERS", 32, minimum=1)
 ONENET_SSH_TIMEOUT = env_int("ONENET_SSH_TIMEOUT_S", 20, minimum=1)
 ONENET_SAMPLE_RETENTION_DAYS = env_int("ONENET_SAMPLE_RETENTION_DAYS", 35, minimum=1)
+
+ONENET_METRICS_TOKEN = env_str("ONENET_METRICS_TOKEN", "")
 
 # The lab (simulated extranet): where its devices listen.
 LAB_SNMP_PORT = env_int("ONENET_LAB_SNMP_PORT", 161, minimum=1)

@@ -109,30 +109,35 @@ class TableView(View):
         return {}
 
     def export(self, queryset, kind: str) -> HttpResponse:
-        header = [str(c.label) for c in self.columns]
-        rows = ([safe_cell(c.value(obj)) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
+        rows = ([c.value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
         name = str(self.model._meta.verbose_name_plural).replace(" ", "-")
-        if kind == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(header)
-            writer.writerows([str(v) for v in row] for row in rows)
-            # A BOM so that Excel opens Chinese text correctly.
-            response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-        else:
-            from openpyxl import Workbook
+        return export_response([str(c.label) for c in self.columns], rows, kind, name)
 
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet(title=name[:31] or "export")
-            sheet.append(header)
-            for row in rows:
-                sheet.append([v if isinstance(v, int | float) else str(v) for v in row])
-            out = io.BytesIO()
-            book.save(out)
-            response = HttpResponse(out.getvalue(), content_type=(
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        response["Content-Disposition"] = f'attachment; filename="onenet-{name}.{kind}"'
-        return response
+
+def export_response(header: list[str], rows, kind: str, name: str) -> HttpResponse:
+    """Rows as a CSV or XLSX download; cells that a spreadsheet would run as formulas are neutralised."""
+    rows = ([safe_cell(v) for v in row] for row in rows)
+    if kind == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else str(v) for v in row] for row in rows)
+        # A BOM so that Excel opens Chinese text correctly.
+        response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(title=name[:31] or "export")
+        sheet.append(header)
+        for row in rows:
+            sheet.append([v if isinstance(v, int | float) or v is None else str(v) for v in row])
+        out = io.BytesIO()
+        book.save(out)
+        response = HttpResponse(out.getvalue(), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    response["Content-Disposition"] = f'attachment; filename="onenet-{name}.{kind}"'
+    return response
 
 
 def yes_no_choices(request=None):

@@ -48,3 +48,20 @@ def coverage(request):
 @login_not_required
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+def metrics(request):
+    """Prometheus exposition. With ONENET_METRICS_TOKEN set, scrapes need `Authorization: Bearer TOKEN`."""
+    import secrets
+
+    from django.conf import settings
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from web.metrics import registry
+
+    token = settings.ONENET_METRICS_TOKEN
+    if token and not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return HttpResponse("METRICS_UNAUTHORISED: send Authorization: Bearer <ONENET_METRICS_TOKEN>\n", status=401,
+                            content_type="text/plain")
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,5 @@
-from collectors.drivers.cisco_ios import CiscoIos
 from collectors.drivers.base import register
+from collectors.drivers.cisco_ios import CiscoIos
 
 
 @register

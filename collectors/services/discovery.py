@@ -21,12 +21,12 @@ def discover_devices(devices: list[Device]) -> dict:
     results = poll_many_processes([snmp_target(d) for d in devices], processes=settings.ONENET_POLL_PROCESSES,
                                   concurrency=settings.ONENET_POLL_CONCURRENCY, op="discover")
     now = timezone.now()
-    discovered, failed = 0, 0
+    discovered, failed = 0, []
     for device, result in zip(devices, results, strict=True):
         state, _ = DeviceState.objects.get_or_create(device=device)
         state.last_poll_at = now
         if not result.ok:
-            failed += 1
+            failed.append(device.name)
             state.snmp_state = ERROR_STATES.get(result.error, SnmpState.ERROR)
             state.last_poll_error = (result.error_message or result.error or "")[:300]
             state.save(update_fields=["snmp_state", "last_poll_error", "last_poll_at"])
@@ -41,7 +41,7 @@ def discover_devices(devices: list[Device]) -> dict:
         state.snmp_state, state.last_poll_error, state.last_poll_ok_at = SnmpState.UP, "", now
         state.save()
         discovered += 1
-    return {"discovered": discovered, "failed": failed}
+    return {"discovered": discovered, "failed": len(failed), "failed_devices": failed}
 
 
 def _update_interfaces(device: Device, rows: list[dict]):

@@ -70,15 +70,18 @@ def poll_cycle(device_name: str | None = None, region_path: str | None = None, c
         run.save()
         return _summary(run, [])
     states = _state_for([d.pk for d in devices])
+    written, interfaces, failures = 0, 0, []
     undiscovered = [d for d in devices if states[d.pk].last_discovery_at is None]
     if undiscovered:
         from collectors.services.discovery import discover_devices
 
-        discover_devices(undiscovered)
+        # A device that fails its discovery is not asked again in the same cycle: it would only time out twice.
+        failed = discover_devices(undiscovered)["failed_devices"]
+        for state in DeviceState.objects.filter(device__name__in=failed):
+            failures.append({"device": state.device.name, "state": state.snmp_state, "error": state.last_poll_error})
+        devices = [d for d in devices if d.name not in failed]
     results = poll_many_processes([snmp_target(d) for d in devices], processes=settings.ONENET_POLL_PROCESSES,
                                   concurrency=settings.ONENET_POLL_CONCURRENCY)
-    written, interfaces, failures = 0, 0, []
-    by_device = {d.pk: d for d in devices}
     interface_maps = _interface_maps([d.pk for d in devices])
     for device, result in zip(devices, results, strict=True):
         state = states[device.pk]
@@ -94,13 +97,13 @@ def poll_cycle(device_name: str | None = None, region_path: str | None = None, c
         state.snmp_state, state.last_poll_error = SnmpState.UP, ""
         state.last_poll_ok_at = datetime.fromtimestamp(result.timestamp, UTC)
         state.sys_uptime, state.counter_bits = result.sys_uptime, result.counter_bits
-        count, n = _store_rates(by_device[device.pk], result, interface_maps.get(device.pk, {}))
+        count, n = _store_rates(device, result, interface_maps.get(device.pk, {}))
         written += count
         interfaces += n
-    DeviceState.objects.bulk_update(list(states.values()), [
+    DeviceState.objects.bulk_update([states[d.pk] for d in devices], [
         "snmp_state", "last_poll_at", "last_poll_ok_at", "last_poll_error", "sys_uptime", "counter_bits"])
     run.finished_at = timezone.now()
-    run.devices_polled = len(devices) - len(failures)
+    run.devices_polled = sum(1 for r in results if r.ok)
     run.devices_failed = len(failures)
     run.interfaces, run.samples_written = interfaces, written
     run.seconds = round(time.monotonic() - started, 3)

@@ -7,11 +7,12 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from inventory.models import Device, Site
+from collectors.models import ConfigVersion, InterfaceRollup, InterfaceSample
+from inventory.models import Device, Link, Site
 
 pytestmark = pytest.mark.django_db
 
-NOT_CONSOLE = {"login", "logout", "set_language", "healthz"}  # no inventory data in them
+NOT_CONSOLE = {"login", "logout", "set_language", "healthz", "metrics"}  # no pages of inventory data
 
 
 def console_url_names(patterns=None, namespace=""):
@@ -36,11 +37,25 @@ LIST_MARKERS = {
     "inventory:agencies": ("南江县政务服务和数据管理局", "中心区政务服务和数据管理局"),
     "inventory:prefixes": ("10.19.0.0/16", "10.16.0.0/16"),
     "inventory:links": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
+    "bandwidth:index": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
+    "bandwidth:expansion": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
+    "threat:alerts": ("10.19.1.77", "10.16.1.77"),
 }
+# Lists that export CSV/XLSX, and declarative lists whose search must not reach outside the scope.
+EXPORTABLE = {name for name in LIST_MARKERS if name.startswith(("inventory:", "bandwidth:"))}
+SEARCHABLE = {name for name in LIST_MARKERS if name.startswith("inventory:")}
 DETAIL_OBJECTS = {
     "inventory:device": lambda slug: Device.objects.get(name=f"{slug}-agg-1").pk,
     "inventory:site": lambda slug: Site.objects.get(slug=f"{slug}-hub").pk,
+    "bandwidth:link": lambda slug: busy_link(slug).pk,
+    "bandwidth:link_series": lambda slug: busy_link(slug).pk,
+    "config_version": lambda slug: ConfigVersion.objects.get(device__name=f"{slug}-agg-1").pk,
+    "threat:alert": lambda slug: threat_alert(slug).pk,
 }
+
+
+def busy_link(county_slug):
+    return Link.objects.get(b_interface__device__name=f"{county_slug}-t01-ar")
 SCOPE_CASES = set(LIST_MARKERS) | set(DETAIL_OBJECTS)
 
 
@@ -49,7 +64,27 @@ def test_every_console_view_has_a_scope_case():
 
 
 @pytest.fixture
-def county_client(client, demo_inventory, make_user):
+def collected(demo_inventory):
+    """A busy week on one link per county, and a config version per county router."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    for slug in ("nanjiang", "zhongxin"):
+        link = busy_link(slug)
+        busy = link.capacity_bps * 0.9
+        InterfaceSample.objects.create(interface=link.a_interface, time=now, in_bps=busy, out_bps=busy,
+                                       in_utilisation=0.9, out_utilisation=0.9)
+        for day in range(4):
+            start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+            InterfaceRollup.objects.create(interface=link.a_interface, period="day", samples=288,
+                                           start=start - timezone.timedelta(days=day), in_max_bps=busy,
+                                           out_max_bps=busy, in_avg_bps=busy / 2, out_avg_bps=busy / 2)
+        ConfigVersion.objects.create(device=Device.objects.get(name=f"{slug}-agg-1"), fetched_at=now, sha256="x",
+                                     text=f"sysname {slug}-agg-1\n")
+
+
+@pytest.fixture
+def county_client(client, collected, make_user):
     client.force_login(make_user("engineer-nj", "engineer", region="nanjiang"))
     return client
 
@@ -58,17 +93,16 @@ def county_client(client, demo_inventory, make_user):
 def test_a_county_user_sees_only_their_county_in_lists_and_exports(county_client, name):
     inside, outside = LIST_MARKERS[name]
     page = county_client.get(reverse(name)).content.decode()
-    assert outside not in page
-    if name.startswith("inventory:"):
+    assert inside in page and outside not in page
+    if name in EXPORTABLE:
         for kind in ("csv", "xlsx"):
             response = county_client.get(reverse(name), {"export": kind})
             assert response.status_code == 200
         export = county_client.get(reverse(name), {"export": "csv"}).content.decode("utf-8-sig")
         assert inside in export and outside not in export
+    if name in SEARCHABLE:
         searched = county_client.get(reverse(name), {"q": outside.split("/")[0]})
         assert searched.context["rows"] == []
-    else:
-        assert inside in page
 
 
 @pytest.mark.parametrize("name", sorted(DETAIL_OBJECTS))
@@ -82,10 +116,12 @@ def test_a_county_user_cannot_drill_into_another_county(county_client):
     assert county_client.get(reverse("coverage"), {"region": "nanjiang-t01"}).status_code == 200
 
 
-def test_a_city_manager_sees_every_county(client, demo_inventory, make_user):
+def test_a_city_manager_sees_every_county(client, collected, make_user):
     client.force_login(make_user("boss", "manager"))
     page = client.get(reverse("overview")).content.decode()
     assert "南江县" in page and "中心区" in page
+    page = client.get(reverse("bandwidth:expansion")).content.decode()
+    assert "nanjiang-t01-ar" in page and "zhongxin-t01-ar" in page
 
 
 def test_an_account_without_role_sees_nothing(client, demo_inventory, django_user_model):
@@ -95,3 +131,25 @@ def test_an_account_without_role_sees_nothing(client, demo_inventory, django_use
 
 def test_only_administrators_reach_the_django_admin(county_client):
     assert county_client.get("/admin/").status_code == 302
+
+
+# threat (issue 5): an alert from a Nanjiang address (in scope) and one from a Zhongxin address (out of scope).
+THREAT_SOURCES = {"nanjiang": "10.19.1.77", "zhongxin": "10.16.1.77"}
+
+
+def threat_alert(county_slug):
+    from threat.models import Alert
+
+    return Alert.objects.get(src=THREAT_SOURCES[county_slug])
+
+
+@pytest.fixture(autouse=True)
+def threat_alerts(request):
+    if "county_client" not in request.fixturenames:
+        return
+    request.getfixturevalue("demo_inventory")
+    from threat.services.alerts import ingest_alerts
+
+    ingest_alerts([{"kind": "eternalblue", "severity": "critical", "src": src, "dst": None, "dport": 445,
+                    "first_seen": "2026-05-12T08:00:00Z", "last_seen": "2026-05-12T08:00:01Z", "count": 1,
+                    "evidence": [f"from {src}"]} for src in THREAT_SOURCES.values()], "pcap", locate=False)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ThreatConfig(AppConfig):
+    name = "threat"
+    verbose_name = _("Threat")
+    default_auto_field = "django.db.models.BigAutoField"

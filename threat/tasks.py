@@ -1,0 +1,36 @@
+"""Celery tasks: thin, take primary keys (or a path), call the services."""
+
+from celery import shared_task
+
+
+@shared_task(name="threat.locate_alert")
+def locate_alert(alert_id: int) -> bool:
+    from threat.services.enrichment import locate_alert as locate
+
+    return locate(alert_id, ssh=True)
+
+
+@shared_task(name="threat.propose_containment")
+def propose_containment(alert_id: int, kind: str, user_id: int | None = None) -> int:
+    from django.contrib.auth import get_user_model
+
+    from threat.models import Alert
+    from threat.services.containment import propose
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return propose(Alert.objects.select_related("switch").get(pk=alert_id), kind, user).pk
+
+
+@shared_task(name="threat.scan_capture")
+def scan_capture(path: str) -> dict:
+    from threat.services.scan import scan_captures
+
+    result = scan_captures([path], ingest=True)
+    return {k: result[k] for k in ("packets", "bytes", "seconds", "warnings", "ingested")}
+
+
+@shared_task(name="threat.import_eve")
+def import_eve(path: str) -> dict:
+    from threat.services.eve import import_eve as run
+
+    return run(path)
