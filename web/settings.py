@@ -129,7 +129,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_ALWAYS_EAGER = env_bool("ONENET_CELERY_EAGER", False)
 
 # Collectors: the poller's own bounds on every SNMP call, and how wide a cycle runs.
 ONENET_SNMP_TIMEOUT = env_int("ONENET_SNMP_TIMEOUT_MS", 1500, minimum=100) / 1000

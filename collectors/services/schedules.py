@@ -58,3 +58,15 @@ def install_schedules() -> dict:
                                                                          "queue": "celery"})
         created += new
     return {"created": created, "queues": queue_names()}
+
+
+def run_now() -> int:
+    """Send every region's poll and backup once, now (the demo's first data without waiting for beat)."""
+    from collectors.tasks import backup_region, poll_region
+
+    sent = 0
+    for region in [None, *Region.objects.filter(level="county").order_by("slug")]:
+        for task in (poll_region, backup_region):
+            task.apply_async(kwargs={"region_id": region.pk if region else None}, queue=queue_for(region))
+            sent += 1
+    return sent

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import socket
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -971,6 +972,14 @@ async def poll_many(targets, concurrency: int = 100, op: str = "poll") -> list:
     return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
+def _default_signals():
+    """Forked from a celery worker, a shard must not run the worker's shutdown handlers when the pool ends."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _shard_worker(args):
     targets, concurrency, op = args
     c0 = time.process_time()
@@ -990,9 +999,10 @@ def poll_many_processes(targets, processes: int = 2, concurrency: int = 100, op:
         res = asyncio.run(poll_many(targets, concurrency, op))
         return (res, None) if return_cpu else res
     shards = [targets[i::processes] for i in range(processes)]
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(processes) as pool:
-        outs = pool.map(_shard_worker, [(sh, concurrency, op) for sh in shards])
+    # An executor, not a Pool: if a shard process dies, the cycle fails with BrokenProcessPool instead of hanging.
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_default_signals) as pool:
+        outs = list(pool.map(_shard_worker, [(sh, concurrency, op) for sh in shards]))
     results: list = [None] * len(targets)
     cpu = 0.0
     for i, (res, used) in enumerate(outs):

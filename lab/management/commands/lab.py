@@ -3,6 +3,7 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 
+from lab.traffic import SCENARIOS
 from web.commands import OneNetCommand
 
 
@@ -24,11 +25,20 @@ class Command(OneNetCommand):
         inv.add_argument("--seed", type=int, default=1)
         inv.add_argument("--output", help="write the inventory YAML to this file")
         inv.add_argument("--no-import", action="store_true", help="only write the file, do not import it")
+        traffic = sub.add_parser("traffic", help="write a capture of lab traffic (office, attacks, worm outbreak)")
+        traffic.add_argument("--scenario", required=True, choices=SCENARIOS)
+        traffic.add_argument("--out", required=True, help="the .pcap file to write")
+        traffic.add_argument("--seed", type=int, default=1)
+        traffic.add_argument("--scale", choices=("demo", "city"), default="demo", help="whose IP plan to use")
+        serve = sub.add_parser("snmp-serve", help="serve .snmprec recordings unchanged (community = file stem)")
+        serve.add_argument("files", nargs="+")
+        serve.add_argument("--address", default="127.0.0.1")
+        serve.add_argument("--port", type=int, default=1161)
         for sub_parser in sub.choices.values():
             sub_parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
     def handle(self, *args, **options):
-        getattr(self, "handle_" + options["action"])(options)
+        getattr(self, "handle_" + options["action"].replace("-", "_"))(options)
 
     def handle_up(self, options):
         from lab.services import LabError, up
@@ -55,6 +65,31 @@ class Command(OneNetCommand):
         lines = [f"{d['name']:<28} {d['platform']:<11} {d['address']:<15} "
                  f"{'running' if d['running'] else 'stopped'}" for d in result["devices"]]
         self.emit(options, result, "\n".join(lines) or "the lab is not running")
+
+    def handle_traffic(self, options):
+        from lab.topology import generate
+        from lab.traffic import write_scenario
+
+        topology = generate(options["scale"], options["seed"], settings.LAB_ADDRESS_BASE)
+        info = write_scenario(options["scenario"], options["out"], options["seed"], topology)
+        self.emit(options, {"out": options["out"], **info},
+                  f"wrote {info['packets']} packets of {options['scenario']} traffic to {options['out']}")
+
+    def handle_snmp_serve(self, options):
+        """Runs in the foreground until Ctrl-C, like snmpsim's responder."""
+        import subprocess
+        import sys
+
+        missing = [f for f in options["files"] if not Path(f).is_file()]
+        if missing:
+            self.fail(options, "SNMPREC_MISSING", f"no such recording: {', '.join(missing)}")
+        self.stderr.write(f"serving {len(options['files'])} recording(s) on {options['address']}:{options['port']}; "
+                          "the community is each file's name without .snmprec")
+        try:
+            subprocess.run([sys.executable, "-m", "lab.snmp", "--snmprec", *options["files"], "--address",
+                            options["address"], "--port", str(options["port"])], cwd=settings.BASE_DIR, check=False)
+        except KeyboardInterrupt:
+            pass
 
     def handle_inventory(self, options):
         from inventory.services import ImportFailed, import_document
