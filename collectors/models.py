@@ -127,6 +127,8 @@ class PollRun(models.Model):
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True)
+    # What the cycle covered: a region path ("/city/nanjiang/"), "city" for the city level's own, "/" for all.
+    scope = models.CharField(max_length=400, default="/")
     devices_polled = models.PositiveIntegerField(default=0)
     devices_failed = models.PositiveIntegerField(default=0)
     interfaces = models.PositiveIntegerField(default=0)

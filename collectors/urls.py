@@ -8,4 +8,5 @@ urlpatterns = [
     path("links/<int:pk>/", views.link_detail, name="link"),
     path("links/<int:pk>/series.json", views.link_series, name="link_series"),
     path("expansion/", views.expansion, name="expansion"),
+    path("collect/", views.collect_now, name="collect"),
 ]

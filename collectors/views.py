@@ -1,14 +1,18 @@
 """Bandwidth pages and the device's collected data. Views declare; collectors.services decide."""
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from django.utils.translation import gettext_lazy as _
 
 from collectors.models import ConfigVersion, DeviceState
 from collectors.services import bandwidth
 from inventory.choices import LinkTier, RegionLevel
 from inventory.models import Device, Link, Region
-from web.access import require_scope, scoped
+from collectors.services.schedules import send_polls
+from web.access import require_scope, scope_path, scoped, user_role
 from web.tables import export_response
 
 EXPORT_HEADER = [_("A device"), _("A interface"), _("B device"), _("B interface"), _("Tier"), _("County/district"),
@@ -46,12 +50,29 @@ def index(request):
     counties = dict(scoped(Region.objects.filter(level=RegionLevel.COUNTY), request.user).values_list("slug", "name"))
     query = request.GET.copy()
     query.pop("export", None)
+    runs = bandwidth.recent_runs(scope_path(request.user))
     return render(request, "collectors/bandwidth.html", {
+        "runs": runs, "running": any(r.finished_at is None for r in runs),
+        "may_collect": user_role(request.user) in COLLECT_ROLES,
         "egress": egress, "top": top, "by_tier": bandwidth.summary_by(rows, lambda r: r.link.get_tier_display()),
         "by_county": bandwidth.summary_by(rows, lambda r: counties.get(r.county, r.county)),
         "tiers": LinkTier.choices, "tier": tier, "county": county, "query": query.urlencode(),
         "county_choices": scoped(Region.objects.filter(level=RegionLevel.COUNTY), request.user),
         "measured": sum(1 for r in rows if r.utilisation is not None), "total": len(rows)})
+
+
+COLLECT_ROLES = ("engineer", "admin")
+
+
+@require_POST
+def collect_now(request):
+    """Send a poll of the user's part of the network to the workers; the page then shows its progress."""
+    require_scope(request.user)
+    if user_role(request.user) not in COLLECT_ROLES:
+        raise PermissionDenied("COLLECT_NOT_ALLOWED: only engineers and administrators start a poll.")
+    sent = send_polls(scope_path(request.user))
+    messages.success(request, _("%(n)s poll task(s) sent to the workers.") % {"n": sent})
+    return redirect("bandwidth:index")
 
 
 def link_detail(request, pk):

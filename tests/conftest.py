@@ -50,8 +50,11 @@ def make_user(db):
     return make
 
 
-# The lab the tests run against: its own loopback range and ports, so a demo lab on 127.10.x.x can run too.
-TEST_LAB = {"address_base": "127.93.0.1", "snmp_port": 16161, "ssh_port": 12222, "scale": "demo", "seed": 1}
+# The lab the tests run against: its own loopback range and ports, so a demo lab on 127.10.x.x can run too, and
+# unique per pytest session (from its pid), so two sessions at once neither share nor stop each other's lab.
+_SESSION = os.getpid()
+TEST_LAB = {"address_base": f"127.{90 + _SESSION % 100}.0.1", "snmp_port": 20000 + _SESSION % 20000,
+            "ssh_port": 20000 + _SESSION % 20000 + 1, "scale": "demo", "seed": 1}
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "web.middleware.ConfiguredLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +144,8 @@ ONENET_SSH_TIMEOUT = env_int("ONENET_SSH_TIMEOUT_S", 20, minimum=1)
 ONENET_SAMPLE_RETENTION_DAYS = env_int("ONENET_SAMPLE_RETENTION_DAYS", 35, minimum=1)
 
 ONENET_METRICS_TOKEN = env_str("ONENET_METRICS_TOKEN", "")
+# Threat: the same kind from the same source within this window updates one alert.
+ONENET_ALERT_DEDUP_WINDOW_S = env_int("ONENET_ALERT_DEDUP_WINDOW_S", 3600, minimum=60)
 
 # The lab (simulated extranet): where its devices listen.
 LAB_SNMP_PORT = env_int("ONENET_LAB_SNMP_PORT", 161, minimum=1)

@@ -11,3 +11,7 @@ class HpComware(Driver):
     mac_command = "display mac-address"
     lldp_command = "display lldp neighbor-information list"
     volatile_patterns = ()
+    prompt_pattern = r"[>\]]\s*$"
+    config_prompt_pattern = r"\]\s*$"
+    exit_config_command = "return"
+    logout_command = "quit"

@@ -30,13 +30,23 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Fetched:
-    device_id: int
+    device_id: int | str
     config: str | None = None
     arp: list[dict] = field(default_factory=list)
     mac: list[dict] = field(default_factory=list)
     lldp: list[dict] = field(default_factory=list)
     error_code: str | None = None
     error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class FetchTarget:
+    """What a worker thread needs to reach one device: no model instances, no database."""
+
+    key: int | str  # the Device pk (or any label: the benchmark uses names)
+    platform: str
+    info: ConnectionInfo | None  # None: the inventory has no SSH credential for it
 
 
 def backup_targets(device_name=None, region_path=None, city_only=False):
@@ -50,18 +60,25 @@ def backup_targets(device_name=None, region_path=None, city_only=False):
     return devices.select_related("ssh_credential").order_by("name")
 
 
-def fetch(device: Device, with_tables: bool = True) -> Fetched:
-    """Everything one SSH session reads from one device. Runs in a worker thread: no database here."""
-    result = Fetched(device.pk)
+def fetch_target(device: Device) -> FetchTarget:
     credential = device.ssh_credential
-    if credential is None:
+    info = None if credential is None else ConnectionInfo(
+        device.address, device.ssh_port, credential.username, credential.secret, device.name,
+        timeout=settings.ONENET_SSH_TIMEOUT)
+    return FetchTarget(device.pk, device.platform, info)
+
+
+def fetch(target: FetchTarget, with_tables: bool = True) -> Fetched:
+    """Everything one SSH session reads from one device. Runs in a worker thread: no database here."""
+    started = time.monotonic()
+    result = Fetched(target.key)
+    name = target.info.name if target.info else str(target.key)
+    if target.info is None:
         result.error_code, result.error = "SSH_NO_CREDENTIAL", "the device has no SSH credential in the inventory"
         return result
-    info = ConnectionInfo(device.address, device.ssh_port, credential.username, credential.secret, device.name,
-                          timeout=settings.ONENET_SSH_TIMEOUT)
     try:
-        driver_class = driver_for(device.platform)
-        with driver_class(info) as driver:
+        driver_class = driver_for(target.platform)
+        with driver_class(target.info) as driver:
             result.config = driver.normalise_config(driver.get_config())
             if with_tables:
                 result.arp, result.mac = driver.get_arp(), driver.get_mac_table()
@@ -71,16 +88,23 @@ def fetch(device: Device, with_tables: bool = True) -> Fetched:
     except Exception as error:  # noqa: BLE001 - a lying device must fail alone, with its name in the log
         result.error_code, result.error = "SSH_ERROR", f"{type(error).__name__}: {error}"
     if result.error:
-        log.warning("backup %s failed: %s", device.name, result.error)
+        log.warning("backup %s failed: %s", name, result.error)
+    result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def fetch_many(targets: list[FetchTarget], workers: int, with_tables: bool = True) -> list[Fetched]:
+    """`fetch` of every target in `workers` threads (SSH is I/O-bound); results in the targets' order."""
+    if not targets:
+        return []
+    with ThreadPoolExecutor(max(1, min(workers, len(targets))), thread_name_prefix="backup") as pool:
+        return list(pool.map(lambda target: fetch(target, with_tables), targets))
 
 
 def backup_devices(device_name=None, region_path=None, city_only=False, with_tables=True) -> dict:
     started = time.monotonic()
     devices = list(backup_targets(device_name, region_path, city_only))
-    workers = max(1, min(settings.ONENET_BACKUP_WORKERS, len(devices)))
-    with ThreadPoolExecutor(workers) as pool:
-        fetched = list(pool.map(lambda d: fetch(d, with_tables), devices))
+    fetched = fetch_many([fetch_target(d) for d in devices], settings.ONENET_BACKUP_WORKERS, with_tables)
     results = [store(device, item) for device, item in zip(devices, fetched, strict=True)]
     counts = {k: sum(1 for r in results if r["status"] == k) for k in ("changed", "unchanged", "failed")}
     return {**counts, "devices": results, "seconds": round(time.monotonic() - started, 2)}

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from collectors.models import InterfaceRollup, InterfaceSample, RollupPeriod
+from collectors.models import InterfaceRollup, InterfaceSample, PollRun, RollupPeriod
 from collectors.services.rollups import percentile
 from inventory.models import Link
 
@@ -121,6 +121,7 @@ def series(link: Link, range_key: str, end=None) -> dict:
         source = "hourly maxima"
     points = [[int(t.timestamp() * 1000), d, u] for t, d, u in rows]
     return {"range": range_key if range_key in RANGES else "24h", "source": source,
+            "start": int(start.timestamp() * 1000), "end": int(end.timestamp() * 1000),
             "capacity_bps": link.capacity_bps, "points": points,
             "p95_down_bps": percentile([p[1] for p in points if p[1] is not None]),
             "p95_up_bps": percentile([p[2] for p in points if p[2] is not None])}
@@ -143,3 +144,11 @@ def expansion_candidates(links, threshold: float = 0.8, days_over: int = 3, wind
         if hot >= days_over:
             out.append({"link": link, "days_over": hot, "days_measured": len(daily), "peak": max(daily)})
     return sorted(out, key=lambda r: (-r["days_over"], -r["peak"]))
+
+
+def recent_runs(path: str, limit: int = 5) -> list[PollRun]:
+    """The latest poll cycles a user may see: their subtree's, or all for the whole network."""
+    runs = PollRun.objects.all()
+    if path != "/":
+        runs = runs.filter(scope__startswith=path)
+    return list(runs.order_by("-started_at")[:limit])

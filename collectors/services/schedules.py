@@ -60,13 +60,28 @@ def install_schedules() -> dict:
     return {"created": created, "queues": queue_names()}
 
 
-def run_now() -> int:
-    """Send every region's poll and backup once, now (the demo's first data without waiting for beat)."""
+def _regions_under(path: str) -> list[Region | None]:
+    """The task targets for a scope: the city level (None) and every county for the whole network;
+    otherwise the county the scope lies in (queues are per county, so a township's poll is its county's)."""
+    if path == "/" or path.count("/") == 2:  # "/" or the city root "/city/"
+        return [None, *Region.objects.filter(level="county").order_by("slug")]
+    county_path = "/".join(path.split("/")[:3]) + "/"
+    return list(Region.objects.filter(level="county", path=county_path))
+
+
+def send_polls(path: str = "/", with_backup: bool = False) -> int:
+    """Send the poll (and backup) tasks covering `path` to their queues, now."""
     from collectors.tasks import backup_region, poll_region
 
+    tasks = (poll_region, backup_region) if with_backup else (poll_region,)
     sent = 0
-    for region in [None, *Region.objects.filter(level="county").order_by("slug")]:
-        for task in (poll_region, backup_region):
+    for region in _regions_under(path):
+        for task in tasks:
             task.apply_async(kwargs={"region_id": region.pk if region else None}, queue=queue_for(region))
             sent += 1
     return sent
+
+
+def run_now() -> int:
+    """Every region's poll and backup once, now (the demo's first data without waiting for beat)."""
+    return send_polls("/", with_backup=True)

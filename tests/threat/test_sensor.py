@@ -1,27 +1,25 @@
 """The live sensor: a kernel BPF filter on a raw socket, the engine's detectors, alerts in the database in 5 s.
 
-The live test builds its own network namespace and veth pair, injects a lab WannaCry capture from inside the
-namespace, and tears everything down. No address is configured and IPv6 is off on both ends, so no frame
-goes anywhere but across that veth (frames addressed to other MACs are dropped by the receiving stack).
+The live test builds its own network namespace and veth pair (lab.live, as `lab traffic --live` does), injects
+a lab WannaCry capture from inside the namespace, and tears everything down. No address is configured and IPv6
+is off on both ends, so no frame goes anywhere but across that veth (frames addressed to other MACs are dropped
+by the receiving stack).
 """
 
 import os
 import secrets
 import struct
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import OperationalError, close_old_connections
 
+from lab import live
 from lab.traffic import write_scenario
 from threat.engine.pcapio import read_frames
 from threat.services.sensor import FILTER_TEXT, Sensor, bpf_accepts
 
-ROOT = Path(__file__).resolve().parents[2]
 LIVE_KINDS = {"smb-scan", "wannacry-killswitch", "eternalblue"}
 
 
@@ -82,34 +80,23 @@ def test_the_bpf_program_agrees_with_the_filter_on_every_lab_frame(lab_captures)
             assert bpf_accepts(frame) == reference_accepts(frame)
 
 
-def _run(*args, check=True):
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=30)
-
-
 @pytest.fixture
 def veth():
-    """(sensor end in this namespace, injector end, namespace): created here, deleted after."""
+    """(sensor end in this namespace, injector end, namespace): created by lab.live, deleted after."""
     if os.geteuid() != 0:
         pytest.skip("the live sensor test creates a network namespace and a veth pair: it needs root")
-    tag = secrets.token_hex(3)
-    namespace, near, far = f"onenet-t-{tag}", f"ont{tag}s", f"ont{tag}i"
-    _run("ip", "netns", "add", namespace)
+    near = f"ont{secrets.token_hex(3)}s"
+    made = live.create(near)
     try:
-        _run("ip", "link", "add", near, "type", "veth", "peer", "name", far, "netns", namespace)
-        Path(f"/proc/sys/net/ipv6/conf/{near}/disable_ipv6").write_text("1")
-        _run("ip", "netns", "exec", namespace, "sh", "-c", f"echo 1 > /proc/sys/net/ipv6/conf/{far}/disable_ipv6")
-        _run("ip", "link", "set", near, "up")
-        _run("ip", "-n", namespace, "link", "set", far, "up")
-        yield near, far, namespace
+        yield near, made["peer"], made["namespace"]
     finally:
-        _run("ip", "netns", "del", namespace, check=False)  # takes the veth pair with it
-        _run("ip", "link", "del", near, check=False)
+        live.delete(near)
 
 
 def _inject(namespace, iface, path):
-    result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-m", "threat.services.sensor", iface,
-                             str(path)], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True)
-    return int(result.stdout.strip())
+    """Replay from inside the namespace onto `iface` (the peer, lab0) with lab.live's replay."""
+    assert iface == live.PEER
+    return live.inject(namespace.removeprefix(live.NAMESPACE_PREFIX), path)
 
 
 def _located_kinds():

@@ -29,7 +29,8 @@ def test_a_wrong_password_is_refused_with_a_clear_message(client, make_user):
 
 def test_the_console_speaks_chinese_by_default_and_english_on_request(client, demo_inventory, make_user):
     client.force_login(make_user("amy", "manager"))
-    page = client.get(reverse("overview")).content.decode()
+    # Even an English browser gets the configured language until the user switches.
+    page = client.get(reverse("overview"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert "覆盖率" in page and "设备" in page
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("overview")).content.decode()

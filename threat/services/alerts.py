@@ -27,11 +27,10 @@ from threat.services.enrichment import locate_alert, locate_prefix
 log = logging.getLogger(__name__)
 
 MAX_EVIDENCE = 20
-DEFAULT_DEDUP_WINDOW_S = 3600
 
 
 def dedup_window() -> datetime.timedelta:
-    return datetime.timedelta(seconds=int(getattr(settings, "ONENET_ALERT_DEDUP_WINDOW_S", DEFAULT_DEDUP_WINDOW_S)))
+    return datetime.timedelta(seconds=settings.ONENET_ALERT_DEDUP_WINDOW_S)
 
 
 def parse_time(value) -> datetime.datetime:

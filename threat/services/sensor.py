@@ -5,7 +5,7 @@ The filter is DESIGN's `tcp port 445 or tcp port 139 or udp port 53 or udp port 
 here as classic BPF (no tcpdump/libpcap needed at run time): IPv4 (first fragments only) and IPv6 (no extension
 headers) on Ethernet, either port. The kernel drops everything else, so the sensor sees only SMB, NetBIOS and DNS.
 
-No Django import at module level: `replay()` runs inside a network namespace in a bare interpreter.
+Replaying a capture onto an interface (tests, the lab) lives in lab.live; `replay` is re-exported here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from lab.live import replay  # noqa: F401  (one copy, in the lab)
 
 log = logging.getLogger(__name__)
 
@@ -258,30 +260,3 @@ def _locate(alert_id: int) -> None:
     from threat.services.enrichment import locate_in_thread
 
     locate_in_thread(alert_id)
-
-
-def replay(iface: str, path: str, pps: float | None = None) -> int:
-    """Send a capture's frames out of `iface` (tcpreplay-like, for the lab and tests); returns frames sent.
-
-    Only for interfaces the caller created (a veth in a test's own namespace): it writes raw frames.
-    """
-    from threat.engine.pcapio import read_frames
-
-    sent = 0
-    gap = 1.0 / pps if pps else 0.0
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
-        sock.bind((iface, 0))
-        for _ts, _linktype, frame in read_frames(path, []):
-            sock.send(frame)
-            sent += 1
-            if gap:
-                time.sleep(gap)
-            elif sent % 200 == 0:
-                time.sleep(0.001)  # let the receiver keep up: a veth queue is not infinite
-    return sent
-
-
-if __name__ == "__main__":  # python -m threat.services.sensor IFACE PCAP: replay inside a namespace
-    import sys
-
-    print(replay(sys.argv[1], sys.argv[2]))

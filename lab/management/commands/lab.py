@@ -30,6 +30,14 @@ class Command(OneNetCommand):
         traffic.add_argument("--out", required=True, help="the .pcap file to write")
         traffic.add_argument("--seed", type=int, default=1)
         traffic.add_argument("--scale", choices=("demo", "city"), default="demo", help="whose IP plan to use")
+        traffic.add_argument("--live", metavar="IFACE",
+                             help="also inject the frames on a veth pair: IFACE here, its peer in the namespace "
+                                  "onenet-lab-IFACE (both created; needs root)")
+        traffic.add_argument("--speed", type=float, default=None,
+                             help="with --live: pace by the capture's timestamps, this many times faster "
+                                  "(default: as fast as the veth takes them)")
+        traffic.add_argument("--keep", action="store_true",
+                             help="with --live: keep the veth pair and namespace for more runs")
         serve = sub.add_parser("snmp-serve", help="serve .snmprec recordings unchanged (community = file stem)")
         serve.add_argument("files", nargs="+")
         serve.add_argument("--address", default="127.0.0.1")
@@ -70,10 +78,41 @@ class Command(OneNetCommand):
         from lab.topology import generate
         from lab.traffic import write_scenario
 
+        if options["speed"] is not None and not options["speed"] > 0:
+            self.fail(options, "LIVE_SPEED_INVALID", "--speed must be a positive factor (2 = twice as fast).")
+        if (options["speed"] is not None or options["keep"]) and not options["live"]:
+            self.fail(options, "LIVE_IFACE_MISSING", "--speed and --keep go with --live IFACE.")
         topology = generate(options["scale"], options["seed"], settings.LAB_ADDRESS_BASE)
         info = write_scenario(options["scenario"], options["out"], options["seed"], topology)
-        self.emit(options, {"out": options["out"], **info},
-                  f"wrote {info['packets']} packets of {options['scenario']} traffic to {options['out']}")
+        result = {"out": options["out"], **info}
+        text = f"wrote {info['packets']} packets of {options['scenario']} traffic to {options['out']}"
+        if options["live"]:
+            result["live"] = self._inject(options)
+            text += (f"; injected {result['live']['sent']} frames on {options['live']} "
+                     f"in {result['live']['seconds']} s" + (" (veth kept)" if options["keep"] else ""))
+        self.emit(options, result, text)
+
+    def _inject(self, options) -> dict:
+        import time
+
+        from lab import live
+
+        iface = options["live"]
+        try:
+            made = live.create(iface)
+        except live.LiveError as error:
+            self.fail(options, error.code, str(error).split(": ", 1)[1])
+        started = time.monotonic()
+        try:
+            sent = live.inject(iface, options["out"], speed=options["speed"])
+        except live.LiveError as error:
+            self.fail(options, error.code, str(error).split(": ", 1)[1])
+        finally:  # an error or Ctrl-C too: nothing is left behind unless asked
+            if not options["keep"]:
+                live.delete(iface)
+        seconds = round(time.monotonic() - started, 3)
+        return {"iface": iface, "namespace": made["namespace"], "peer": made["peer"], "sent": sent,
+                "seconds": seconds, "speed": options["speed"], "kept": options["keep"]}
 
     def handle_snmp_serve(self, options):
         """Runs in the foreground until Ctrl-C, like snmpsim's responder."""

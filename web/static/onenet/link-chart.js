@@ -15,7 +15,7 @@
         chart.setOption({
           tooltip: {trigger: "axis", valueFormatter: function (v) { return v === null ? "–" : v.toFixed(1) + " Mbit/s"; }},
           legend: {data: [label.down, label.up]},
-          xAxis: {type: "time"},
+          xAxis: {type: "time", min: data.start, max: data.end},
           yAxis: {type: "value", name: "Mbit/s", max: function (v) { return Math.max(v.max, data.capacity_bps / 1e6); }},
           dataZoom: [{type: "inside"}, {type: "slider"}],
           series: [
