@@ -120,10 +120,11 @@ WHITENOISE_USE_FINDERS = True
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"data_folder_in": str(VAR_DIR / "celery" / "queue"), "data_folder_out": str(VAR_DIR / "celery" / "queue"),
-     "processed_folder": str(VAR_DIR / "celery" / "processed"), "store_processed": False}
+     "processed_folder": str(VAR_DIR / "celery" / "processed"), "store_processed": False,
+     "control_folder": str(VAR_DIR / "celery" / "control")}
     if CELERY_BROKER_URL.startswith("filesystem") else {})
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_SERIALIZER = "json"
