@@ -16,10 +16,14 @@ def county_choices(request):
     return list(scoped(Region.objects.filter(level=RegionLevel.COUNTY), request.user).values_list("path", "name"))
 
 
+class InventoryTable(TableView):
+    tabs_template = "inventory/tabs.html"
+
+
 COUNTY_FILTER = Filter("county", _("County/district"), "site__region__path__startswith", county_choices)
 
 
-class DeviceList(TableView):
+class DeviceList(InventoryTable):
     model = Device
     title = _("Devices")
     select_related = ["site__region", "site__agency"]
@@ -39,7 +43,7 @@ class DeviceList(TableView):
         return reverse("inventory:device", args=[obj.pk])
 
 
-class SiteList(TableView):
+class SiteList(InventoryTable):
     model = Site
     title = _("Sites")
     select_related = ["region", "agency"]
@@ -57,7 +61,7 @@ class SiteList(TableView):
         return reverse("inventory:site", args=[obj.pk])
 
 
-class AgencyList(TableView):
+class AgencyList(InventoryTable):
     model = Agency
     title = _("Agencies")
     select_related = ["region"]
@@ -67,7 +71,7 @@ class AgencyList(TableView):
     default_sort = "name"
 
 
-class PrefixList(TableView):
+class PrefixList(InventoryTable):
     model = Prefix
     title = _("IP prefixes")
     select_related = ["agency", "site", "region"]
@@ -92,7 +96,7 @@ class PrefixList(TableView):
         return {"lookup": address, "lookup_match": match}
 
 
-class LinkList(TableView):
+class LinkList(InventoryTable):
     model = Link
     title = _("Links")
     select_related = ["a_interface__device", "b_interface__device"]

@@ -28,7 +28,7 @@ def agency_choices(request):
 class AlertList(TableView):
     model = Alert
     title = _("Alerts")
-    template_name = "threat/alerts.html"
+    empty_message = _("No alerts.")
     select_related = ["agency", "site", "switch", "region"]
     columns = [Column("kind", _("Kind"), "get_kind_display"),
                Column("severity_rank", _("Severity"), "get_severity_display"),

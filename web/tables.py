@@ -63,6 +63,8 @@ class TableView(View):
     select_related: list[str] = []
     row_url = None  # callable(obj) -> url for the first column
     template_name = "web/table.html"
+    tabs_template = None  # sub-navigation shown above the list (e.g. the inventory's tabs)
+    empty_message = _("Nothing matches.")
 
     def base_queryset(self):
         return self.model.objects.select_related(*self.select_related)
@@ -103,7 +105,8 @@ class TableView(View):
         return render(request, self.template_name, {
             "title": self.title, "columns": self.columns, "rows": rows, "page": page, "filters": filters,
             "q": q, "sort": sort, "searchable": bool(self.search_fields), "query": query.urlencode(),
-            "total": page.paginator.count, **self.extra_context(request)})
+            "total": page.paginator.count, "tabs_template": self.tabs_template, "empty_message": self.empty_message,
+            **self.extra_context(request)})
 
     def extra_context(self, request) -> dict:
         return {}
