@@ -4,14 +4,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from collectors.models import ConfigVersion, DeviceState
 from collectors.services import bandwidth
+from collectors.services.schedules import send_polls
 from inventory.choices import LinkTier, RegionLevel
 from inventory.models import Device, Link, Region
-from collectors.services.schedules import send_polls
 from web.access import require_scope, scope_path, scoped, user_role
 from web.tables import export_response
 

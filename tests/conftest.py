@@ -22,6 +22,18 @@ def corpus_path(*parts) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite: the test database is a file of this session (not shared-cache memory), so a real celery worker
+    process started by a test (tests/collectors/test_celery_worker.py) opens the same database. PostgreSQL is
+    left alone (pytest-django's test_<name>)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and not (database.get("TEST") or {}).get("NAME"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture
 def demo_inventory(db):
     """The demo lab topology imported as the inventory; returns the Topology."""

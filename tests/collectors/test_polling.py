@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def polled_twice(lab, lab_ports, django_db_setup, django_db_blocker):
-    """The test lab imported and polled twice, 8 s apart; kept for the module, flushed after it."""
+    """The test lab imported and polled twice, 12 s apart; kept for the module, flushed after it."""
     from django.conf import settings
 
     from inventory.services import import_document
@@ -27,7 +27,7 @@ def polled_twice(lab, lab_ports, django_db_setup, django_db_blocker):
         import_document(inventory_document(lab, *lab_ports), "test-lab")
         first = polling.poll_cycle()
         first_times = dict(CounterSnapshot.objects.values_list("interface_id", "timestamp"))
-        time.sleep(8)
+        time.sleep(12)
         second = polling.poll_cycle()
         yield lab, first, second, first_times
         call_command("flush", "--noinput", verbosity=0)
