@@ -11,11 +11,11 @@ import functools
 import io
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import textfsm
-
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
@@ -79,7 +79,7 @@ def expand_interface(name: str, platform: str) -> str:
     names of unknown types come back as they are (RGOS full names get their space)."""
     name = (name or "").strip()
     table = INTERFACE_ABBREVIATIONS.get(platform, ())
-    for short, long in table:
+    for _short, long in table:
         full = long.rstrip()
         if name.lower().startswith(full.lower()):
             rest = name[len(full):].lstrip()
@@ -142,8 +142,10 @@ class Driver:
             raise DriverError("SSH_AUTH_FAILED", f"{self.info.name or self.info.host} refused the SSH login; check "
                                                  "the device's SSH credential.") from None
         except (NetmikoTimeoutException, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise DriverError("SSH_UNREACHABLE", f"{self.info.name or self.info.host} did not answer SSH on port "
-                                                 f"{self.info.port} ({error}).") from None
+                                                 f"{self.info.port} ({reason}); check the address, the port and "
+                                                 "any firewall on the way.") from None
 
     def close(self):
         """Back to the exec view, log out, close the transport.
@@ -172,7 +174,18 @@ class Driver:
         session.read_until_pattern(pattern=self.prompt_pattern, read_timeout=5)
 
     def run(self, command: str) -> str:
-        return self.session.send_command(command, read_timeout=self.info.timeout)
+        # The prompt must end the output. netmiko's default (the bare prompt anywhere) also matches a late
+        # prompt from session set-up sitting in front of the command's echo (Comware under load), and then
+        # returns before the output, leaving it to the next command: an empty config, shifted tables.
+        prompt = rf"{re.escape(self.session.base_prompt)}[^\n]*[>#\]]\s*$"
+        output = self.session.send_command(command, expect_string=prompt, read_timeout=self.info.timeout)
+        # ...and that late prompt stays in front of the echo ("<name><name>display ..."): drop both, or a
+        # config would look changed and a table would not parse.
+        lines = output.split("\n")
+        for number, line in enumerate(lines[:3]):
+            if line.rstrip().endswith(command):
+                return "\n".join(lines[number + 1:])
+        return output
 
     def parse(self, command: str, output: str) -> list[dict]:
         """ntc-templates' parse of a command's output; [] when no template fits.
@@ -180,12 +193,12 @@ class Driver:
         `templates` maps a command to the (platform, command) whose template reads its output, for commands
         that print the same table as one with a template (VRP's `display arp` is `display arp all`'s)."""
         platform, template_command = self.templates.get(command, (self.platform, command))
-        template = _template(platform, template_command)
-        if template is None:
+        fsm = _parser(platform, template_command)
+        if fsm is None:
             log.debug("%s: no template for %r", self.info.name or self.info.host, command)
             return []
         try:
-            fsm = textfsm.TextFSM(io.StringIO(template))
+            fsm.Reset()
             return [{key.lower(): value for key, value in row.items()} for row in fsm.ParseTextToDicts(output)]
         except textfsm.TextFSMError as error:  # output the template does not match
             log.debug("%s: %r does not parse: %s", self.info.name or self.info.host, command, error)
@@ -269,6 +282,18 @@ def _template(platform: str, command: str) -> str | None:
         return None
     names = index.index[row]["Template"].split(":")
     return Path(directory, names[0]).read_text()
+
+
+_parsers = threading.local()
+
+
+def _parser(platform: str, command: str) -> textfsm.TextFSM | None:
+    """This thread's compiled TextFSM for the template (a TextFSM holds parse state: one per thread)."""
+    cache = _parsers.__dict__.setdefault("fsm", {})
+    if (platform, command) not in cache:
+        template = _template(platform, command)
+        cache[platform, command] = None if template is None else textfsm.TextFSM(io.StringIO(template))
+    return cache[platform, command]
 
 
 def _first(row: dict, *keys) -> str:

@@ -22,10 +22,11 @@ class HuaweiVrp(Driver):
 
     def parse_lldp(self, output: str) -> list[dict]:
         """`display lldp neighbor brief` (no ntc-templates template): Local Intf, Neighbor Dev, Neighbor Intf,
-        Exptime(s)."""
+        Exptime(s). The neighbour's port is as it announces it, which may hold a space ("GigabitEthernet 0/1"
+        from RGOS)."""
         rows = []
         for line in output.splitlines():
-            found = re.match(r"^\s*(\S+)\s+(\S.*?)\s+(\S+)\s+(\d+)\s*$", line)
+            found = re.match(r"^\s*(\S+)\s+(\S.*?)\s+([A-Za-z][\w.-]*\s\d\S*|\S+)\s+(\d+)\s*$", line)
             if found and not line.lstrip().startswith("Local Intf"):
                 rows.append({"local_port": found[1], "neighbor_name": found[2], "neighbor_port": found[3]})
         return rows

@@ -74,12 +74,17 @@ def fetch(target: FetchTarget, with_tables: bool = True) -> Fetched:
     result = Fetched(target.key)
     name = target.info.name if target.info else str(target.key)
     if target.info is None:
-        result.error_code, result.error = "SSH_NO_CREDENTIAL", "the device has no SSH credential in the inventory"
+        result.error_code, result.error = ("SSH_NO_CREDENTIAL", f"{name} has no SSH credential in the inventory; "
+                                                                "give it one to back it up.")
         return result
     try:
         driver_class = driver_for(target.platform)
         with driver_class(target.info) as driver:
             result.config = driver.normalise_config(driver.get_config())
+            if not result.config.strip():
+                raise DriverError("CONFIG_EMPTY", f"{name} answered the config command with nothing; the "
+                                                  "previous version is kept. Try again, or check the account's "
+                                                  "privileges on the device.")
             if with_tables:
                 result.arp, result.mac = driver.get_arp(), driver.get_mac_table()
                 result.lldp = driver.get_lldp_neighbors()
@@ -118,7 +123,7 @@ def store(device: Device, item: Fetched) -> dict:
         state.backup_state, state.last_backup_error = BackupState.FAILED, item.error[:300]
         state.save(update_fields=["backup_state", "last_backup_error", "last_backup_at"])
         return {"device": device.name, "status": "failed", "code": item.error_code, "error": item.error,
-                "version": None}
+                "version": None, "seconds": item.seconds}
     with transaction.atomic():
         version, changed = _store_version(device, item.config, now)
         if item.arp or item.mac or item.lldp:
@@ -127,7 +132,7 @@ def store(device: Device, item: Fetched) -> dict:
         state.save(update_fields=["backup_state", "last_backup_error", "last_backup_at", "last_backup_ok_at"])
     return {"device": device.name, "status": "changed" if changed else "unchanged", "version": version.pk,
             "lines_added": version.lines_added if changed else 0,
-            "lines_removed": version.lines_removed if changed else 0}
+            "lines_removed": version.lines_removed if changed else 0, "seconds": item.seconds}
 
 
 def _store_version(device: Device, text: str, now) -> tuple[ConfigVersion, bool]:
