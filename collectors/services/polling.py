@@ -142,7 +142,9 @@ def _store_rates(device: Device, result, interfaces: dict[int, Interface]) -> tu
         interface = interfaces.get(if_index)
         if interface is None:
             continue  # not discovered yet; the next discovery adds it
-        current = {"timestamp": result.timestamp, "uptime": result.sys_uptime,
+        # The uptime of the very response that carried this row: the interval its counters really cover.
+        uptime = counters.uptime if counters.uptime is not None else result.sys_uptime
+        current = {"timestamp": result.timestamp, "uptime": uptime,
                    "counter_bits": counters.counter_bits, **{k: getattr(counters, k) for k in COUNTERS}}
         previous = getattr(interface, "counter_snapshot", None)  # the reverse accessor raises when absent
         if previous is not None:
@@ -156,7 +158,7 @@ def _store_rates(device: Device, result, interfaces: dict[int, Interface]) -> tu
                 out_discards_per_s=rates.get("out_discards_per_s"),
                 oper_up=None if counters.oper_status is None else counters.oper_status == "up"))
         snapshots.append(CounterSnapshot(
-            interface=interface, timestamp=result.timestamp, uptime=result.sys_uptime,
+            interface=interface, timestamp=result.timestamp, uptime=uptime,
             counter_bits=counters.counter_bits,
             **{k: (None if current[k] is None else (Decimal(current[k]) if "octets" in k else current[k]))
                for k in COUNTERS}))

@@ -320,14 +320,21 @@ class _Session:
         return out
 
     async def walk_columns(
-        self, columns: dict[str, str], scalars: list[str] | None = None, max_rows: int = MAX_ROWS
+        self, columns: dict[str, str], scalars: list[str] | None = None, max_rows: int = MAX_ROWS,
+        stamp: str | None = None,
     ) -> tuple[dict[str, dict[int, Any]], dict[str, Any]]:
         """Walk several table columns at once with GETBULK (GETNEXT for v1).
 
         Returns ({column name: {ifIndex: value}}, {scalar oid: value}). A column stops at its end,
         at a non-increasing OID, after ``max_rows`` rows; a timeout/auth error on the first request
         propagates, on later ones the walk keeps what it has and records a warning.
+
+        With ``stamp`` (a scalar such as sysUpTime.0), every GETBULK carries it, and ``self.row_stamps``
+        maps each ifIndex of the first column to the stamp of the response that carried it: a table
+        answered in several requests then gets each row's own moment, not the first request's.
         """
+        self.row_stamps: dict[int, Any] = {}
+        first_column = next(iter(columns), None)
         scalars = list(scalars or [])
         prefixes = {name: tuple(int(x) for x in oid.split(".")) for name, oid in columns.items()}
         last: dict[str, tuple] = dict(prefixes)
@@ -348,6 +355,7 @@ class _Session:
                         raise
                     break
                 nonrep = 0
+                response_stamp = None
                 if status:
                     # v1 answers noSuchName at the end of the MIB: finish the offending column
                     bad = active[index - 1] if 0 < index <= n else None
@@ -358,8 +366,9 @@ class _Session:
                     continue
             else:
                 reps = max(1, max_vb // n)
+                asked = scalars if first else ([stamp] if stamp else [])
                 # non-repeaters have GETNEXT semantics: ask for the parent of x.0 to get x.0 itself
-                req_scalars = [o[:-2] if o.endswith(".0") else o for o in scalars] if first else []
+                req_scalars = [o[:-2] if o.endswith(".0") else o for o in asked]
                 try:
                     status, index, vbs = await self._send(
                         "bulk", req_scalars + [_oid_str(last[c]) for c in active], len(req_scalars), reps)
@@ -377,9 +386,14 @@ class _Session:
                     self.warn(f"walk stopped on error-status {status}")
                     break
                 nonrep = len(req_scalars)
+                response_stamp = None
                 for (name, value) in vbs[:nonrep]:
-                    if not isinstance(value, _END_TYPES) and _oid_str(name) in scalars:
-                        scalar_vals[_oid_str(name)] = value
+                    if isinstance(value, _END_TYPES):
+                        continue
+                    if _oid_str(name) in scalars:
+                        scalar_vals.setdefault(_oid_str(name), value)
+                    if _oid_str(name) == stamp:
+                        response_stamp = value
             first = False
             done: set[str] = set()
             progressed = False
@@ -417,6 +431,8 @@ class _Session:
                     self.warn(f"{col}: duplicate ifIndex {idx} ignored")
                     continue
                 data[col][idx] = value
+                if col == first_column and response_stamp is not None:
+                    self.row_stamps[idx] = response_stamp
                 if len(data[col]) >= max_rows:
                     self.warn(f"{col}: more than {max_rows} rows, truncated")
                     done.add(col)

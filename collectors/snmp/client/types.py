@@ -143,6 +143,7 @@ class InterfaceCounters:
     out_discards: int | None = None
     oper_status: str | None = None
     counter_bits: int = 64
+    uptime: int | None = None  # sysUpTime of the response that carried this row's octets (None: use the device's)
 
 
 @dataclass

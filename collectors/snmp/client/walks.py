@@ -39,10 +39,12 @@ log = logging.getLogger("onenet.collectors.snmp")
 async def _poll(target: SnmpTarget, result: DevicePoll):
     s = await _session(target)
     cols = {c: COLUMNS[c] for c in POLL_COLUMNS}
-    data, scalars = await s.walk_columns(cols, scalars=[SYS_UPTIME])
+    data, scalars = await s.walk_columns(cols, scalars=[SYS_UPTIME], stamp=SYS_UPTIME)
+    stamps = s.row_stamps
     bits = 64
     if not data["ifHCInOctets"] and not data["ifHCOutOctets"]:
-        data32, _ = await s.walk_columns({c: COLUMNS[c] for c in POLL_COLUMNS_32})
+        data32, _ = await s.walk_columns({c: COLUMNS[c] for c in POLL_COLUMNS_32}, stamp=SYS_UPTIME)
+        stamps = s.row_stamps
         data["ifHCInOctets"] = data32["ifInOctets"]
         data["ifHCOutOctets"] = data32["ifOutOctets"]
         bits = 32
@@ -58,7 +60,7 @@ async def _poll(target: SnmpTarget, result: DevicePoll):
     for col in data.values():
         indexes.update(col)
     for idx in sorted(indexes):
-        row = InterfaceCounters(ifIndex=idx, counter_bits=bits)
+        row = InterfaceCounters(ifIndex=idx, counter_bits=bits, uptime=as_int(stamps.get(idx), hi=2**32 - 1))
         for attr, col, maxv in (
             ("in_octets", "ifHCInOctets", hi), ("out_octets", "ifHCOutOctets", hi),
             ("in_errors", "ifInErrors", 2**32 - 1), ("out_errors", "ifOutErrors", 2**32 - 1),
