@@ -22,7 +22,7 @@ from django.utils import timezone
 from collectors.drivers import DriverError, driver_for
 from collectors.drivers.base import ConnectionInfo
 from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
-from inventory.choices import DeviceStatus
+from collectors.services.selection import devices_to_collect
 from inventory.models import Device
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,8 @@ class FetchTarget:
 
 
 def backup_targets(device_name=None, region_path=None, city_only=False):
-    devices = Device.objects.filter(status=DeviceStatus.ACTIVE, expect_backup=True, ssh_credential__isnull=False)
-    if device_name:
-        devices = Device.objects.filter(name=device_name)
-    if region_path:
-        devices = devices.filter(site__region__path__startswith=region_path)
-    if city_only:
-        devices = devices.filter(site__region__level="city")
-    return devices.select_related("ssh_credential").order_by("name")
+    devices = devices_to_collect("expect_backup", device_name, region_path, city_only)
+    return devices.filter(ssh_credential__isnull=False).select_related("ssh_credential")
 
 
 def fetch_target(device: Device) -> FetchTarget:

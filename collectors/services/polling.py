@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from collectors.models import CounterSnapshot, DeviceState, InterfaceSample, PollRun, SnmpState
+from collectors.services.selection import devices_to_collect
 from collectors.snmp.client import SnmpTarget, poll_many_processes
 from collectors.snmp.rates import interface_rates, utilisation
-from inventory.choices import DeviceStatus
 from inventory.models import Device, Interface
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,8 @@ def snmp_target(device: Device) -> SnmpTarget:
 
 def pollable_devices(device_name: str | None = None, region_path: str | None = None, city_only: bool = False):
     """Active devices expected to answer SNMP: all, one by name, one county's, or the city level's own."""
-    devices = Device.objects.filter(status=DeviceStatus.ACTIVE, expect_polling=True)
-    if device_name:
-        devices = Device.objects.filter(name=device_name)
-    if region_path:
-        devices = devices.filter(site__region__path__startswith=region_path)
-    if city_only:
-        devices = devices.filter(site__region__level="city")
-    return devices.select_related("snmp_credential").order_by("name")
+    return devices_to_collect("expect_polling", device_name, region_path, city_only).select_related(
+        "snmp_credential")
 
 
 def _state_for(device_ids) -> dict[int, DeviceState]:
