@@ -18,7 +18,6 @@ Figures are devices per second (higher is better); ``ratio`` is ours / peer; tar
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import socket
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.report import print_report
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESS_BASE = "127.88.0.1"
@@ -162,11 +163,7 @@ def main(argv=None) -> int:
         "peer_detail": peer,
         "cpus": os.cpu_count(),
     }
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, value in out.items():
-            print(f"{key:>24}: {value}")
+    print_report(out, args.json)
     return 0
 
 

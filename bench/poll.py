@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import os
 import resource
 import shutil
@@ -29,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import print_report
 from collectors.snmp.client import COLUMNS, POLL_COLUMNS, SYS_UPTIME, SnmpTarget, poll_many_processes
 
 TARGET_RATIO = 1.5
@@ -308,11 +308,7 @@ def main(argv=None) -> int:
         "peer_detail": peer,
         "cpus": os.cpu_count(),
     }
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>14}: {v}")
+    print_report(out, args.json)
     return 0
 
 
