@@ -318,14 +318,15 @@ def validate(path: Path, document: dict) -> dict:
             if i_name in names:
                 check.fail("devices", row, f"interfaces[{i_index}].name", f"duplicate interface {i_name!r}")
             names.add(i_name)
-            sub = {**interface, "__index__": row["__index__"], LINE: interface.get(LINE, row[LINE])}
+            # The interface's fields under their full names, so errors read "interfaces[2].if_index".
+            prefix = f"interfaces[{i_index}]."
+            sub = {**{prefix + k: v for k, v in interface.items()}, "name": item["name"],
+                   "__index__": row["__index__"], LINE: interface.get(LINE, row[LINE])}
             item["interfaces"].append({
                 "name": i_name,
-                "if_index": check.integer("devices", sub, f"interfaces[{i_index}].if_index") if
-                interface.get("if_index") is not None else None,
+                "if_index": check.integer("devices", sub, prefix + "if_index", minimum=1),
                 "description": str(interface.get("description") or "")[:255],
-                "speed_bps": check.integer("devices", {**sub, "speed_bps": interface.get("speed_bps")},
-                                           "speed_bps") or 0})
+                "speed_bps": check.integer("devices", sub, prefix + "speed_bps") or 0})
             interfaces.add(f"{item['name']}:{i_name}")
         clean["devices"].append(item)
 

@@ -424,16 +424,19 @@ async def start(topology, port: int = 161, shard: int = 0, shards: int = 1, star
     return agent
 
 
-async def serve(topology, port: int = 161, shard: int = 0, shards: int = 1, started: float | None = None,
-                max_response: int = MAX_RESPONSE, ready=None) -> None:
-    """Serve the shard's devices until cancelled. `ready(agent)` is called once everything is bound."""
-    agent = await start(topology, port, shard, shards, started, max_response)
+async def _run_until_cancelled(agent: Agent, ready) -> None:
     try:
         if ready is not None:
             ready(agent)
         await asyncio.Event().wait()
     finally:
         agent.close()
+
+
+async def serve(topology, port: int = 161, shard: int = 0, shards: int = 1, started: float | None = None,
+                max_response: int = MAX_RESPONSE, ready=None) -> None:
+    """Serve the shard's devices until cancelled. `ready(agent)` is called once everything is bound."""
+    await _run_until_cancelled(await start(topology, port, shard, shards, started, max_response), ready)
 
 
 async def start_recordings(paths, address: str = "127.0.0.1", port: int = 161,
@@ -457,10 +460,4 @@ async def start_recordings(paths, address: str = "127.0.0.1", port: int = 161,
 async def serve_recordings(paths, address: str = "127.0.0.1", port: int = 161, max_response: int = MAX_RESPONSE,
                            ready=None) -> None:
     """Serve recordings until cancelled (community = file stem, several files share the address)."""
-    agent = await start_recordings(paths, address, port, max_response)
-    try:
-        if ready is not None:
-            ready(agent)
-        await asyncio.Event().wait()
-    finally:
-        agent.close()
+    await _run_until_cancelled(await start_recordings(paths, address, port, max_response), ready)

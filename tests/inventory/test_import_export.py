@@ -66,6 +66,8 @@ def test_a_good_file_imports_everything_and_twice_changes_nothing(tmp_path):
     assert second["created"] == {} and second["updated"] == {}
     assert Region.objects.get(slug="nj-t01").path == "/city/nanjiang/nj-t01/"
     assert Link.objects.count() == 1
+    interface = Interface.objects.get(device__name="nj-agg-1")
+    assert (interface.name, interface.if_index, interface.speed_bps) == ("GigabitEthernet0/0/1", 2, 1_000_000_000)
 
 
 def test_a_changed_row_is_updated_and_reported(tmp_path):
@@ -83,6 +85,8 @@ BAD_ROWS = [
     ("parent missing", ("parent: nanjiang}", "parent: atlantis}"), "region 'atlantis' does not exist"),
     ("link to nothing", ('b: "nj-t01-ar:GigabitEthernet1/0/1"', 'b: "nj-t01-ar:Gi9/9"'), "field 'b'"),
     ("prefix not a network", ("10.19.1.0/24", "10.19.1.7/24"), "field 'prefix': not a network prefix"),
+    ("ifIndex not a number", ("if_index: 2, speed_bps: 100000000", "if_index: two, speed_bps: 100000000"),
+     "devices[1] (nj-t01-ar) field 'interfaces[0].if_index': 'two' is not a whole number"),
 ]
 
 
