@@ -149,15 +149,10 @@ def up(scale: str = "demo", seed: int = 1, load_inventory: bool = True) -> dict:
 
 
 def _answer_file(topology: Topology) -> dict:
-    """The planted faults, with the compliance rule each should trip where the SSH lab knows it."""
-    faults = topology.faults()
-    try:
-        from lab.ssh.configs import expected_faults
+    """The planted faults, each with the compliance rules it should trip."""
+    from lab.ssh.configs import expected_faults
 
-        faults = expected_faults(topology)
-    except ImportError:
-        pass
-    return {"scale": topology.scale, "seed": topology.seed, "faults": faults}
+    return {"scale": topology.scale, "seed": topology.seed, "faults": expected_faults(topology)}
 
 
 def _wait_until_answering(state: LabState, topology: Topology):

@@ -57,7 +57,10 @@ def _state_for(device_ids) -> dict[int, DeviceState]:
 def poll_cycle(device_name: str | None = None, region_path: str | None = None, city_only: bool = False) -> dict:
     """One poll cycle; returns DESIGN's `poll` figures."""
     started = time.monotonic()
-    scope = device_name and f"device:{device_name}" or region_path or ("city" if city_only else "/")
+    if device_name:
+        scope = f"device:{device_name}"
+    else:
+        scope = region_path or ("city" if city_only else "/")
     run = PollRun.objects.create(started_at=timezone.now(), scope=scope)
     devices = list(pollable_devices(device_name, region_path, city_only))
     if not devices:
