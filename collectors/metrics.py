@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from collectors.models import DeviceState, InterfaceSample, PollRun, SnmpState
+from collectors.models import DeviceState, InterfaceSample, PollRun, PollRunStatus, SnmpState
 
 
 def county_of(path: str) -> str:
@@ -36,7 +36,8 @@ class CollectorMetrics:
         yield up
         yield backup_age
 
-        last = PollRun.objects.filter(finished_at__isnull=False).first()
+        finished = PollRun.objects.filter(status=PollRunStatus.FINISHED)
+        last = finished.first()
         duration = GaugeMetricFamily("onenet_poll_duration_seconds", "Wall time of the last poll cycle.")
         failed = GaugeMetricFamily("onenet_poll_devices_failed", "Devices that failed in the last poll cycle.")
         if last:
@@ -44,8 +45,8 @@ class CollectorMetrics:
             failed.add_metric([], last.devices_failed)
         yield duration
         yield failed
-        runs = CounterMetricFamily("onenet_poll_cycles", "Poll cycles run.")
-        runs.add_metric([], PollRun.objects.count())
+        runs = CounterMetricFamily("onenet_poll_cycles", "Poll cycles run to the end.")
+        runs.add_metric([], finished.count())
         yield runs
 
         labels = ["device", "interface", "county"]

@@ -122,13 +122,31 @@ class InterfaceRollup(models.Model):
         return f"{self.interface_id} {self.period} {self.start:%Y-%m-%d %H:%M}"
 
 
-class PollRun(models.Model):
-    """One poll cycle, for the console's progress and history."""
+class PollRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
 
-    started_at = models.DateTimeField()
+
+class PollRun(models.Model):
+    """One poll cycle, for the console's progress and history.
+
+    A run is open while queued or running, and only until its deadline: a run still open past it belongs to a
+    poller that was killed, and is marked expired when noticed (collectors.services.polling).
+    """
+
+    OPEN = (PollRunStatus.QUEUED, PollRunStatus.RUNNING)
+
+    started_at = models.DateTimeField()  # when it started, or, while queued, when it was asked for
     finished_at = models.DateTimeField(null=True)
     # What the cycle covered: a region path ("/city/nanjiang/"), "city" for the city level's own, "/" for all.
     scope = models.CharField(max_length=400, default="/")
+    status = models.CharField(max_length=8, choices=PollRunStatus.choices, default=PollRunStatus.RUNNING,
+                              db_index=True)
+    deadline_at = models.DateTimeField(null=True)  # open past this instant = dead (see polling.cycle_budget_s)
+    error = models.CharField(max_length=300, blank=True)  # why it failed or expired, with a stable code
     devices_polled = models.PositiveIntegerField(default=0)
     devices_failed = models.PositiveIntegerField(default=0)
     interfaces = models.PositiveIntegerField(default=0)
@@ -139,7 +157,26 @@ class PollRun(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self):
-        return f"poll {self.started_at:%Y-%m-%d %H:%M:%S}"
+        return f"poll {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in self.OPEN
+
+
+class PollLock(models.Model):
+    """One part of the network (a county's path, or "city" for the city level's own) polled by one run at a time.
+
+    The unique key is the lock, in whatever database every worker shares (PostgreSQL or SQLite): a second
+    cycle's insert fails. A lock counts only while its run is open and before the run's deadline, so a killed
+    poller's lock lapses by itself.
+    """
+
+    key = models.CharField(max_length=400, unique=True)
+    run = models.ForeignKey(PollRun, models.CASCADE, related_name="locks")
+
+    def __str__(self):
+        return f"{self.key} → run {self.run_id}"
 
 
 class ConfigVersion(models.Model):

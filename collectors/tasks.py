@@ -4,13 +4,16 @@ from celery import shared_task
 
 
 @shared_task(name="collectors.poll_region")
-def poll_region(region_id: int | None = None) -> dict:
-    """Poll the devices of one county (its own queue), or of the city level when region_id is None."""
+def poll_region(region_id: int | None = None, run_id: int | None = None) -> dict:
+    """Poll the devices of one county (its own queue), or of the city level when region_id is None.
+
+    run_id: the queued run 'collect now' made for this task. A cycle that finds another one polling the same
+    devices is refused and returns `refused` (not an error: the devices are being polled)."""
     from collectors.services.polling import poll_cycle
     from collectors.services.schedules import region_path_or_city
 
     path, city_only = region_path_or_city(region_id)
-    return poll_cycle(region_path=path, city_only=city_only)
+    return poll_cycle(region_path=path, city_only=city_only, run_id=run_id)
 
 
 @shared_task(name="collectors.poll_device")

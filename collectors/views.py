@@ -1,19 +1,22 @@
 """Bandwidth pages and the device's collected data. Views declare; collectors.services decide."""
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from collectors.models import ConfigVersion, DeviceState
 from collectors.services import bandwidth
-from collectors.services.schedules import send_polls
+from collectors.services.configs import shows_secrets, visible_config
+from collectors.services.schedules import request_polls
 from inventory.choices import LinkTier, RegionLevel
-from inventory.models import Device, Link, Region
+from inventory.models import Device, Link, Region, SshHostKey
 from web.access import require_scope, scope_path, scoped, user_role
-from web.tables import export_response
+from web.tables import export_response, query_value
 
 EXPORT_HEADER = [_("A device"), _("A interface"), _("B device"), _("B interface"), _("Tier"), _("County/district"),
                  _("Capacity (bit/s)"), _("Down (bit/s)"), _("Up (bit/s)"), _("Utilisation"), _("Measured at")]
@@ -21,7 +24,7 @@ EXPORT_HEADER = [_("A device"), _("A interface"), _("B device"), _("B interface"
 
 def _scoped_links(request):
     links = scoped(Link.objects.all(), request.user)
-    tier, county = request.GET.get("tier", ""), request.GET.get("county", "")
+    tier, county = query_value(request, "tier"), query_value(request, "county")
     if tier:
         links = links.filter(tier=tier)
     if county:
@@ -52,7 +55,7 @@ def index(request):
     query.pop("export", None)
     runs = bandwidth.recent_runs(scope_path(request.user))
     return render(request, "collectors/bandwidth.html", {
-        "runs": runs, "running": any(r.finished_at is None for r in runs),
+        "runs": runs, "running": any(r.in_progress for r in runs),
         "may_collect": user_role(request.user) in COLLECT_ROLES,
         "egress": egress, "top": top, "by_tier": bandwidth.summary_by(rows, lambda r: r.link.get_tier_display()),
         "by_county": bandwidth.summary_by(rows, lambda r: counties.get(r.county, r.county)),
@@ -70,8 +73,13 @@ def collect_now(request):
     require_scope(request.user)
     if user_role(request.user) not in COLLECT_ROLES:
         raise PermissionDenied("COLLECT_NOT_ALLOWED: only engineers and administrators start a poll.")
-    sent = send_polls(scope_path(request.user))
-    messages.success(request, _("%(n)s poll task(s) sent to the workers.") % {"n": sent})
+    # Idempotent: a part of the network whose poll is already queued or running is not sent again.
+    outcome = request_polls(scope_path(request.user))
+    if outcome["sent"]:
+        messages.success(request, _("%(n)s poll task(s) sent to the workers.") % {"n": outcome["sent"]})
+    if outcome["already_running"]:
+        messages.info(request, _("A poll is already queued or running for %(n)s part(s) of your network; no new "
+                                 "task was sent for them.") % {"n": outcome["already_running"]})
     return redirect("bandwidth:index")
 
 
@@ -124,16 +132,46 @@ def config_version(request, pk):
     """One stored config version with its diff against the previous one."""
     require_scope(request.user)
     version = get_object_or_404(scoped(ConfigVersion.objects.select_related("device"), request.user), pk=pk)
+    text, diff = visible_config(version, request.user)
+    if request.GET.get("download") == "config":
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        name = re.sub(r"[^\w.-]", "_", version.device.name, flags=re.ASCII)  # a device name is no header text
+        response["Content-Disposition"] = f'attachment; filename="{name}-{version.fetched_at:%Y%m%d-%H%M%S}.cfg"'
+        return response
     versions = ConfigVersion.objects.filter(device=version.device).only("pk", "fetched_at", "lines_added",
                                                                           "lines_removed")
-    return render(request, "collectors/config_version.html", {"version": version, "versions": versions,
-                                                              "device": version.device})
+    return render(request, "collectors/config_version.html", {
+        "version": version, "versions": versions, "device": version.device, "text": text, "diff": diff,
+        "masked": not shows_secrets(request.user)})
 
 
 def device_collected(device: Device) -> dict:
     """What the device page shows of the collectors: state, latest rates per interface, config versions."""
     state = DeviceState.objects.filter(device=device).first()
     latest = bandwidth.latest_samples(list(device.interfaces.values_list("pk", flat=True)))
-    return {"state": state, "latest": latest,
+    return {"state": state, "latest": latest, "host_key": SshHostKey.objects.filter(device=device).first(),
             "versions": ConfigVersion.objects.filter(device=device).only("pk", "fetched_at", "lines_added",
                                                                            "lines_removed")[:20]}
+
+
+HOSTKEY_ROLES = ("engineer", "admin")
+
+
+@require_POST
+def accept_host_key(request, pk):
+    """An engineer reviewed the host key a device offered (SSH_HOSTKEY_CHANGED/UNKNOWN) and pins it."""
+    from collectors.services.hostkeys import accept_offered_key
+
+    require_scope(request.user)
+    if user_role(request.user) not in HOSTKEY_ROLES:
+        raise PermissionDenied("HOSTKEY_NOT_ALLOWED: only engineers and administrators accept SSH host keys.")
+    device = get_object_or_404(scoped(Device.objects.all(), request.user), pk=pk)
+    offered = request.POST.get("fingerprint", "")
+    key = SshHostKey.objects.filter(device=device).first()
+    # The form names the fingerprint the engineer saw: a key that changed again since is not accepted blindly.
+    if key is None or not key.offered_key or key.offered_fingerprint != offered:
+        messages.error(request, _("The device offers no such key any more; reload the page and check again."))
+    else:
+        accept_offered_key(device, request.user)
+        messages.success(request, _("The new SSH host key is pinned; the next backup uses it."))
+    return redirect("inventory:device", pk=device.pk)

@@ -1,7 +1,20 @@
 from django import forms
 from django.contrib import admin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 
-from inventory.models import Agency, Credential, Device, Interface, Link, Prefix, Region, Site
+from inventory.models import (
+    BIT_RATE_MAX,
+    IF_INDEX_RANGE,
+    Agency,
+    Credential,
+    Device,
+    Interface,
+    Link,
+    Prefix,
+    Region,
+    Site,
+)
 
 
 @admin.register(Region)
@@ -35,7 +48,14 @@ class CredentialForm(forms.ModelForm):
 
     class Meta:
         model = Credential
-        fields = ["name", "kind", "username"]
+        fields = ["name", "kind", "username", "snmp_version"]
+
+    def clean_new_secret(self):
+        # A credential without a secret would fail every device that uses it, at the next poll or backup.
+        secret = self.cleaned_data.get("new_secret", "")
+        if not secret and not (self.instance.pk and self.instance.secret_encrypted):
+            raise forms.ValidationError(_("Enter the secret: a credential needs one."))
+        return secret
 
     def save(self, commit=True):
         credential = super().save(commit=False)
@@ -52,8 +72,20 @@ class CredentialAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "username"]
 
 
+class InterfaceInlineForm(forms.ModelForm):
+    """The ranges `inventory import` checks, for the numbers the Interface model leaves unbounded."""
+
+    RANGES = {"if_index": IF_INDEX_RANGE, "speed_bps": (0, BIT_RATE_MAX)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (low, high) in self.RANGES.items():
+            self.fields[name].validators += [MinValueValidator(low), MaxValueValidator(high)]
+
+
 class InterfaceInline(admin.TabularInline):
     model = Interface
+    form = InterfaceInlineForm
     extra = 0
 
 

@@ -9,17 +9,32 @@ import ipaddress
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
-from inventory.choices import CredentialKind, DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
+from inventory.choices import PARENT_LEVEL, CredentialKind, DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
+
+# Integer ranges of the inventory, shared by the model validators and `inventory import`.
+PORT_RANGE = (1, 65535)  # TCP/UDP
+IF_INDEX_RANGE = (1, 2147483647)  # SNMP InterfaceIndex
+BIT_RATE_MAX = 4294967295 * 10**6  # ifHighSpeed (a Gauge32 in Mbit/s) in bit/s; fits a BigIntegerField
+
+# Region slugs become segments of the materialised path that scope is a prefix filter on: a "/" would nest one
+# region inside another's scope, and capitals would too where LIKE ignores case (SQLite). One rule for every slug.
+SLUG_PATTERN = r"^[-a-z0-9_]+\Z"
+validate_lowercase_slug = RegexValidator(
+    SLUG_PATTERN, _("Enter a slug of lowercase letters, digits, hyphens or underscores."), code="invalid")
 
 
 class Region(models.Model):
     SCOPE_PATH = "path"
 
-    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True, validators=[validate_lowercase_slug])
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=16, choices=RegionLevel.choices)
     parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children",
@@ -35,8 +50,33 @@ class Region(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.path = self.compute_path()
-        super().save(*args, **kwargs)
+        validate_lowercase_slug(self.slug)  # also for ORM saves: the slug is part of every descendant's path
+        with transaction.atomic():
+            old_path = self._stored_path()
+            self.path = self.compute_path()
+            if old_path and self.path.startswith(old_path) and self.path != old_path:
+                raise ValidationError("REGION_CYCLE: a region cannot be moved under its own subtree.")
+            super().save(*args, **kwargs)
+            if old_path and old_path != self.path:
+                move_region_paths(old_path, self.path)
+
+    def clean(self):
+        """The admin's check of a move: no cycle, and the parent one level up (city → county → township → village)."""
+        old_path = self._stored_path()
+        if self.parent_id and old_path and self.parent.path.startswith(old_path):
+            raise ValidationError({"parent": ValidationError(
+                _("A region cannot be moved under itself or one of its own sub-regions."), code="region_cycle")})
+        if self.level not in PARENT_LEVEL:
+            return  # an unknown level is the level field's own error
+        expected, actual = PARENT_LEVEL[self.level], self.parent.level if self.parent_id else None
+        if expected != actual:
+            message = (_("A region of this level has no parent.") if expected is None else
+                       _("A region of this level needs a parent of level “%(level)s”.")
+                       % {"level": RegionLevel(expected).label})
+            raise ValidationError({"parent": ValidationError(message, code="region_level")})
+
+    def _stored_path(self) -> str | None:
+        return Region.objects.filter(pk=self.pk).values_list("path", flat=True).first() if self.pk else None
 
     def compute_path(self) -> str:
         return (self.parent.path if self.parent_id else "/") + self.slug + "/"
@@ -48,10 +88,21 @@ class Region(models.Model):
         return [by_slug[s] for s in slugs if s in by_slug]
 
 
+def move_region_paths(old_path: str, new_path: str) -> int:
+    """Give every region under `old_path` the same place under `new_path`, in one UPDATE.
+
+    The one way a region's subtree moves (Region.save for the admin and the ORM, and `inventory import`):
+    descendants left on the old path would stay in the old county's scope. Call it inside the transaction that
+    moves the region. The prefix is compared exactly (not with LIKE, which ignores case on SQLite)."""
+    under_old_path = Exact(Substr("path", 1, len(old_path)), Value(old_path))
+    return Region.objects.filter(under_old_path).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1), output_field=models.CharField()))
+
+
 class Agency(models.Model):
     SCOPE_PATH = "region__path"
 
-    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True, validators=[validate_lowercase_slug])
     name = models.CharField(_("name"), max_length=120)
     region = models.ForeignKey(Region, models.PROTECT, related_name="agencies", verbose_name=_("region"))
 
@@ -67,7 +118,7 @@ class Agency(models.Model):
 class Site(models.Model):
     SCOPE_PATH = "region__path"
 
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True, validators=[validate_lowercase_slug])
     name = models.CharField(_("name"), max_length=120)
     region = models.ForeignKey(Region, models.PROTECT, related_name="sites", verbose_name=_("region"))
     agency = models.ForeignKey(Agency, models.PROTECT, null=True, blank=True, related_name="sites",
@@ -109,7 +160,7 @@ class Credential(models.Model):
     @property
     def secret(self) -> str:
         try:
-            return self._fernet().decrypt(bytes(self.secret_encrypted)).decode()
+            return self._fernet().decrypt(bytes(self.secret_encrypted or b"")).decode()
         except InvalidToken:
             raise ValueError(f"credential {self.name!r} cannot be decrypted with ONENET_CREDENTIAL_KEY; "
                              "was the key changed?") from None
@@ -119,7 +170,11 @@ class Credential(models.Model):
         self.secret_encrypted = self._fernet().encrypt(value.encode())
 
     def has_secret(self, value: str) -> bool:
-        return bool(self.secret_encrypted) and self.secret == value
+        """Whether the stored secret is `value`; one that cannot be decrypted is not (an import then replaces it)."""
+        try:
+            return bool(self.secret_encrypted) and self.secret == value
+        except ValueError:
+            return False
 
 
 class Device(models.Model):
@@ -139,8 +194,10 @@ class Device(models.Model):
                                         verbose_name=_("SNMP profile"), limit_choices_to={"kind": "snmp"})
     ssh_credential = models.ForeignKey(Credential, models.PROTECT, null=True, blank=True, related_name="+",
                                        verbose_name=_("SSH credential"), limit_choices_to={"kind": "ssh"})
-    snmp_port = models.PositiveIntegerField(_("SNMP port"), default=161)
-    ssh_port = models.PositiveIntegerField(_("SSH port"), default=22)
+    snmp_port = models.PositiveIntegerField(_("SNMP port"), default=161, validators=[
+        MinValueValidator(PORT_RANGE[0]), MaxValueValidator(PORT_RANGE[1])])
+    ssh_port = models.PositiveIntegerField(_("SSH port"), default=22, validators=[
+        MinValueValidator(PORT_RANGE[0]), MaxValueValidator(PORT_RANGE[1])])
     # What is expected of the device: the collectors and coverage report measure against these.
     expect_polling = models.BooleanField(_("expected to answer SNMP"), default=True)
     expect_backup = models.BooleanField(_("expected to be backed up"), default=True)
@@ -153,6 +210,40 @@ class Device(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class HostKeySource(models.TextChoices):
+    FIRST_USE = "first_use", _("Trusted on first use")
+    INVENTORY = "inventory", _("Imported with the inventory")
+    ACCEPTED = "accepted", _("Accepted by an engineer")
+
+
+class SshHostKey(models.Model):
+    """The SSH host key pinned for a device: a password is only ever sent to a server holding this key.
+
+    A device that offers another key is refused (SSH_HOSTKEY_CHANGED); the offered key waits here until an
+    engineer reviews and accepts it."""
+
+    SCOPE_PATH = "device__site__region__path"
+
+    device = models.OneToOneField(Device, models.CASCADE, related_name="ssh_host_key", verbose_name=_("device"))
+    # The pinned key as an OpenSSH public key line ("ssh-ed25519 AAAA…"); empty while nothing is pinned and a
+    # first key waits for review (ONENET_SSH_TRUST_FIRST_USE off).
+    key = models.TextField(_("host key"), blank=True)
+    fingerprint = models.CharField(_("fingerprint"), max_length=100, blank=True)  # "SHA256:…" as ssh-keygen -l
+    source = models.CharField(_("source"), max_length=16, choices=HostKeySource.choices, blank=True)
+    pinned_at = models.DateTimeField(_("pinned at"), null=True, blank=True)
+    pinned_by = models.CharField(_("pinned by"), max_length=150, blank=True)
+    offered_key = models.TextField(_("offered key"), blank=True)
+    offered_fingerprint = models.CharField(_("offered fingerprint"), max_length=100, blank=True)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SSH host key")
+        verbose_name_plural = _("SSH host keys")
+
+    def __str__(self):
+        return f"{self.device} {self.fingerprint}"
 
 
 class Interface(models.Model):

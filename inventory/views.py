@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.choices import DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
 from inventory.models import Agency, Device, Interface, Link, Prefix, Region, Site
-from web.access import require_scope, scoped
+from web.access import require_scope, scoped, user_role
 from web.tables import Column, Filter, TableView, yes_no_choices
 
 
@@ -116,12 +116,13 @@ def device_detail(request, pk):
                                pk=pk)
     interfaces = Interface.objects.filter(device=device).order_by("if_index", "name")
     links = Link.objects.filter(a_interface__device=device) | Link.objects.filter(b_interface__device=device)
-    from collectors.views import device_collected
+    from collectors.views import HOSTKEY_ROLES, device_collected
 
     collected = device_collected(device)
     rows = [{"interface": i, "sample": collected["latest"].get(i.pk)} for i in interfaces]
     return render(request, "inventory/device_detail.html", {
         "device": device, "interfaces": rows, "regions": device.site.region.ancestors(),
+        "may_accept_host_key": user_role(request.user) in HOSTKEY_ROLES,
         "links": links.select_related("a_interface__device", "b_interface__device"), **collected})
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from web.models import Profile
+from web.models import Profile, SecurityEvent
 
 
 @admin.register(Profile)
@@ -8,3 +8,22 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "region"]
     list_filter = ["role"]
     autocomplete_fields = ["region"]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: security events are evidence; nobody edits or deletes them from the console."""
+
+    list_display = ["time", "kind", "username", "address", "device", "detail"]
+    list_filter = ["kind"]
+    search_fields = ["username", "address", "detail", "device__name"]
+    date_hierarchy = "time"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -7,6 +7,9 @@ value stops start-up with the variable's name and what it expects, instead of fa
 import base64
 import binascii
 import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -77,17 +80,37 @@ def database_from_env(default_sqlite_path: str) -> dict:
     return config
 
 
-def fernet_key_from_env(name: str, fallback_secret: str) -> bytes:
-    """The key that encrypts device credentials at rest: a Fernet key (32 url-safe base64 bytes).
+def private_dir(path: Path, name: str) -> Path:
+    """A directory only OneNet's user can enter (0700): var/ holds the database, the keys and the lab's logins.
 
-    Without the variable, a key is derived from the Django secret key, fine for the embedded demo;
-    production sets its own so that a database dump alone does not reveal the secrets.
-    """
-    raw = os.environ.get(name)
-    if raw is None:
-        import hashlib
+    Created that way (never readable by others, not even for a moment); one left world-readable by an older
+    version is closed. A shared directory (sticky bit, like /tmp) is refused rather than chmod'ed."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        if mode & stat.S_ISVTX:
+            raise ImproperlyConfigured(f"{name}={path} is a shared directory; expected a directory of OneNet's own "
+                                       "(it holds the database and keys).")
+        path.chmod(0o700)
+    return path
 
-        return base64.urlsafe_b64encode(hashlib.sha256(("onenet-credentials:" + fallback_secret).encode()).digest())
+
+def private_file(path: Path, make: Callable[[], str] = str) -> Path:
+    """`path`, created 0600 with make()'s text when missing (O_EXCL: no window where another user could read
+    it, and two processes starting at once keep one value); one an older version left readable is closed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        with os.fdopen(fd, "w") as stream:
+            stream.write(make())
+    return path
+
+
+def fernet_key(name: str, raw: str) -> bytes:
+    """`raw` checked as a Fernet key (32 url-safe base64-encoded bytes)."""
     try:
         decoded = base64.urlsafe_b64decode(raw.encode())
     except (binascii.Error, ValueError):
@@ -96,4 +119,18 @@ def fernet_key_from_env(name: str, fallback_secret: str) -> bytes:
         raise ImproperlyConfigured(
             f"{name} is not a Fernet key; expected 32 url-safe base64-encoded bytes, e.g. the output of "
             "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.")
-    return raw.encode()
+    return raw.strip().encode()
+
+
+def credential_key_from_env(name: str, production: bool, embedded_file: Path) -> bytes:
+    """The key that encrypts device credentials at rest, independent of the Django secret key (rotating that
+    must not break every credential). Production sets it; the embedded default keeps a random one under var/."""
+    raw = os.environ.get(name)
+    if raw is None:
+        if production:
+            raise ImproperlyConfigured(f"{name} is not set; production needs its own Fernet key for the device "
+                                       "credentials (keep it apart from the database backups).")
+        from cryptography.fernet import Fernet
+
+        raw = private_file(embedded_file, lambda: Fernet.generate_key().decode()).read_text()
+    return fernet_key(name, raw)

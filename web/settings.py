@@ -6,15 +6,25 @@ ONENET_CREDENTIAL_KEY, ONENET_ALLOWED_HOSTS and ONENET_DEPLOY=production.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from web.config import database_from_env, env_bool, env_choice, env_int, env_list, env_str, fernet_key_from_env
+from web.config import (
+    credential_key_from_env,
+    database_from_env,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    private_dir,
+    private_file,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("ONENET_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = private_dir(Path(env_str("ONENET_VAR_DIR", str(BASE_DIR / "var"))), "ONENET_VAR_DIR")
 
 DEPLOY = env_choice("ONENET_DEPLOY", "embedded", ("embedded", "production"))
 PRODUCTION = DEPLOY == "production"
@@ -29,18 +39,14 @@ def _secret_key() -> str:
     if PRODUCTION:
         raise ImproperlyConfigured("ONENET_SECRET_KEY is not set; production needs at least 50 random characters.")
     # Embedded mode keeps a random key of its own under var/ so sessions survive a restart.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return private_file(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(64)).read_text().strip()
 
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("ONENET_DEBUG", False)
 ALLOWED_HOSTS = env_list("ONENET_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("ONENET_CSRF_TRUSTED_ORIGINS", "")
-CREDENTIAL_KEY = fernet_key_from_env("ONENET_CREDENTIAL_KEY", SECRET_KEY)
+CREDENTIAL_KEY = credential_key_from_env("ONENET_CREDENTIAL_KEY", PRODUCTION, VAR_DIR / "credential_key")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "web",
     "inventory",
     "collectors",
@@ -68,7 +75,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "web.urls"
@@ -87,12 +97,27 @@ TEMPLATES = [{
 }]
 
 DATABASES = {"default": database_from_env(str(VAR_DIR / "onenet.sqlite3"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
+    private_file(Path(DATABASES["default"]["NAME"]))  # created 0600 before SQLite creates it with the umask's mode
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out user or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Logins: after this many failures a user name, and separately a client address, is locked out for a while
+# (every attempt during the lockout restarts it). Admin and console logins both go through django-axes.
+AXES_FAILURE_LIMIT = env_int("ONENET_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ONENET_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # failures and lockouts are logged once, as security events (web/security.py)
+# A session ends after this long without a request.
+SESSION_COOKIE_AGE = env_int("ONENET_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -147,6 +172,12 @@ ONENET_SSH_TIMEOUT = env_int("ONENET_SSH_TIMEOUT_S", 20, minimum=1)
 ONENET_SAMPLE_RETENTION_DAYS = env_int("ONENET_SAMPLE_RETENTION_DAYS", 35, minimum=1)
 
 ONENET_METRICS_TOKEN = env_str("ONENET_METRICS_TOKEN", "")
+if PRODUCTION and not ONENET_METRICS_TOKEN:
+    raise ImproperlyConfigured("ONENET_METRICS_TOKEN is not set; production serves /metrics only to a scraper that "
+                               "sends Authorization: Bearer <token> (use a long random string).")
+# The embedded default, with no token, answers /metrics on loopback only.
+# SSH host keys: trust a device's key on first contact (then pin it), or only keys imported or accepted.
+ONENET_SSH_TRUST_FIRST_USE = env_bool("ONENET_SSH_TRUST_FIRST_USE", True)
 # Threat: the same kind from the same source within this window updates one alert.
 ONENET_ALERT_DEDUP_WINDOW_S = env_int("ONENET_ALERT_DEDUP_WINDOW_S", 3600, minimum=60)
 
@@ -154,6 +185,13 @@ ONENET_ALERT_DEDUP_WINDOW_S = env_int("ONENET_ALERT_DEDUP_WINDOW_S", 3600, minim
 LAB_SNMP_PORT = env_int("ONENET_LAB_SNMP_PORT", 161, minimum=1)
 LAB_SSH_PORT = env_int("ONENET_LAB_SSH_PORT", 22, minimum=1)
 LAB_ADDRESS_BASE = env_str("ONENET_LAB_ADDRESS_BASE", "127.10.0.1")
+
+# Content-Security-Policy: scripts and everything else only from the console itself (no inline script, no CDN);
+# inline style attributes stay allowed for the bars' widths.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"], "object-src": ["'none'"], "base-uri": ["'self'"], "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"]}}
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("ONENET_SECURE_SSL_REDIRECT", True)

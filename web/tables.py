@@ -6,9 +6,12 @@ so no list can forget it.
 
 import csv
 import io
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
@@ -21,7 +24,11 @@ from web.access import require_scope, scoped
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 # A spreadsheet runs a cell that starts with one of these as a formula; device strings are hostile.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@")  # (a leading tab or CR is escaped first, as a control character)
+# C0 and C1 control characters, DEL and unpaired surrogates: they break XLSX (XML cannot hold them), UTF-8
+# encoding (surrogates) and terminals (ESC and CSI sequences), and they come from devices.
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_QUERY_VALUE = 200  # longer than any name, slug or search the pages offer
 
 
 @dataclass
@@ -47,10 +54,29 @@ class Filter:
     choices: Any = None  # list of (value, label) or a callable(request) giving them
 
 
+def escape_controls(text: str, keep: str = "") -> str:
+    """`text` with every unprintable character (but those in `keep`) shown visibly as \\x1b or \\ud800."""
+    def visible(match):
+        char = match.group()
+        if char in keep:
+            return char
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return UNPRINTABLE.sub(visible, text)
+
+
 def safe_cell(value) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A cell any spreadsheet opens as plain text: controls escaped visibly, formulas neutralised."""
+    if value is None or isinstance(value, int | float | Decimal):
+        return value
+    text = escape_controls(str(value))
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def query_value(request, name: str) -> str:
+    """A query-string value, or "" for one no page offers: a NUL (which PostgreSQL refuses) or an overlong one."""
+    value = request.GET.get(name, "").strip()
+    return "" if "\x00" in value or len(value) > MAX_QUERY_VALUE else value
 
 
 class TableView(View):
@@ -69,23 +95,36 @@ class TableView(View):
     def base_queryset(self):
         return self.model.objects.select_related(*self.select_related)
 
+    def filter_choices(self, request) -> dict:
+        """Each filter's (value, label) choices, or None for a free filter; computed once per request."""
+        if not hasattr(self, "_filter_choices"):
+            self._filter_choices = {f.name: f.choices(request) if callable(f.choices) else f.choices
+                                    for f in self.filters}
+        return self._filter_choices
+
     def filtered(self, request):
+        """The list as the query string asks; a value the list does not offer is ignored, never a 500."""
         queryset = scoped(self.base_queryset(), request.user)
         active = {}
         for flt in self.filters:
-            value = request.GET.get(flt.name, "").strip()
-            if value:
+            value = query_value(request, flt.name)
+            choices = self.filter_choices(request)[flt.name]
+            if not value or (choices is not None and value not in {str(v) for v, _label in choices}):
+                continue
+            try:
                 queryset = queryset.filter(**{flt.lookup: value})
-                active[flt.name] = value
-        q = request.GET.get("q", "").strip()
+            except (ValueError, TypeError, ValidationError):  # a free filter given what its field cannot hold
+                continue
+            active[flt.name] = value
+        q = query_value(request, "q")
         if q and self.search_fields:
             condition = Q()
             for field in self.search_fields:
                 condition |= Q(**{f"{field}__icontains": q})
             queryset = queryset.filter(condition)
-        sort = request.GET.get("sort", self.default_sort)
+        sort = query_value(request, "sort") or self.default_sort
         sortable = {c.field for c in self.columns if c.sortable}
-        if sort.lstrip("-") not in sortable:
+        if sort.removeprefix("-") not in sortable:  # also "--name" and "-": the default order
             sort = self.default_sort
         return queryset.order_by(sort, "pk"), active, q, sort
 
@@ -99,7 +138,7 @@ class TableView(View):
         rows = [{"url": self.row_url(obj) if self.row_url else None,
                  "cells": [c.value(obj) for c in self.columns]} for obj in page.object_list]
         filters = [{"name": f.name, "label": f.label, "value": active.get(f.name, ""),
-                    "choices": f.choices(request) if callable(f.choices) else f.choices} for f in self.filters]
+                    "choices": self.filter_choices(request)[f.name]} for f in self.filters]
         query = request.GET.copy()
         query.pop("page", None)
         return render(request, self.template_name, {
@@ -118,7 +157,8 @@ class TableView(View):
 
 
 def export_response(header: list[str], rows, kind: str, name: str) -> HttpResponse:
-    """Rows as a CSV or XLSX download; cells that a spreadsheet would run as formulas are neutralised."""
+    """Rows as a CSV or XLSX download; every cell goes through safe_cell, here, once."""
+    header = [safe_cell(h) for h in header]
     rows = ([safe_cell(v) for v in row] for row in rows)
     if kind == "csv":
         out = io.StringIO()
@@ -144,4 +184,4 @@ def export_response(header: list[str], rows, kind: str, name: str) -> HttpRespon
 
 
 def yes_no_choices(request=None):
-    return [("true", _("Yes")), ("false", _("No"))]
+    return [("1", _("Yes")), ("0", _("No"))]  # values a BooleanField lookup accepts ("true" is not one)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("bandwidth/", include("collectors.urls")),
     path("threat/", include("threat.urls")),
     path("configs/<int:pk>/", collector_views.config_version, name="config_version"),
+    path("devices/<int:pk>/ssh-host-key/accept/", collector_views.accept_host_key, name="accept_host_key"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from inventory.models import Device, Region
 from inventory.services import coverage_report
 from web.access import require_scope, scope_path, scoped
+from web.tables import query_value
 
 
 def _scope_root(request) -> Region | None:
@@ -31,7 +32,7 @@ def coverage(request):
     require_scope(request.user)
     scope = scope_path(request.user)
     root = scope
-    slug = request.GET.get("region")
+    slug = query_value(request, "region")
     if slug:
         root = get_object_or_404(scoped(Region.objects.all(), request.user), slug=slug).path
     report = coverage_report(root)
@@ -52,7 +53,9 @@ def healthz(request):
 
 @login_not_required
 def metrics(request):
-    """Prometheus exposition. With ONENET_METRICS_TOKEN set, scrapes need `Authorization: Bearer TOKEN`."""
+    """Prometheus exposition. With ONENET_METRICS_TOKEN set (required in production), scrapes need
+    `Authorization: Bearer TOKEN`; without it (the embedded default) only loopback clients are answered."""
+    import ipaddress
     import secrets
 
     from django.conf import settings
@@ -61,7 +64,11 @@ def metrics(request):
     from web.metrics import registry
 
     token = settings.ONENET_METRICS_TOKEN
-    if token and not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
-        return HttpResponse("METRICS_UNAUTHORISED: send Authorization: Bearer <ONENET_METRICS_TOKEN>\n", status=401,
-                            content_type="text/plain")
+    if token:
+        if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+            return HttpResponse("METRICS_UNAUTHORISED: send Authorization: Bearer <ONENET_METRICS_TOKEN>\n",
+                                status=401, content_type="text/plain")
+    elif not ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "0.0.0.0").is_loopback:
+        return HttpResponse("METRICS_LOOPBACK_ONLY: set ONENET_METRICS_TOKEN to scrape /metrics from another "
+                            "host\n", status=403, content_type="text/plain")
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -17,17 +17,24 @@ from pathlib import Path
 
 import textfsm
 from netmiko import ConnectHandler
+from netmiko.base_connection import log as netmiko_log
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+from collectors.drivers.hostkeys import HostKeyRefused, PinningClient
+from collectors.drivers.secrets import SecretRule, mask_config
+from inventory.sshkeys import key_line
 
 log = logging.getLogger(__name__)
 _REGISTRY: dict[str, type[Driver]] = {}
 
 
 class DriverError(Exception):
-    """A device-side failure an operator can act on: `code` is stable."""
+    """A device-side failure an operator can act on: `code` is stable; `details` what the caller may keep
+    (the host key a refused server offered)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, **details):
         self.code = code
+        self.details = details
         super().__init__(f"{code}: {message}")
 
 
@@ -52,6 +59,9 @@ class ConnectionInfo:
     password: str
     name: str = ""
     timeout: float = 20.0
+    # The pinned SSH host key (OpenSSH line); None: nothing pinned yet, trusted on first use when allowed.
+    host_key: str | None = None
+    trust_first_use: bool = True
 
 
 # The short interface names vendors print in their tables, per platform, and the full names the inventory
@@ -111,6 +121,8 @@ class Driver:
     version_command = ""
     # Lines that change without a config change (timestamps, byte counts): left out of stored versions.
     volatile_patterns: tuple[str, ...] = ()
+    # Where this platform's configs hold secrets (collectors/drivers/secrets.py).
+    secret_rules: tuple[SecretRule, ...] = ()
     # The exec prompt's end, the config-mode prompt's end, and the commands that leave them (see close()).
     prompt_pattern = r"[>#]\s*$"
     config_prompt_pattern = r"\)#\s*$"
@@ -122,6 +134,9 @@ class Driver:
     def __init__(self, info: ConnectionInfo):
         self.info = info
         self.session = None
+        # After connect(): the server's host key (OpenSSH line), and whether it was seen for the first time.
+        self.host_key: str | None = None
+        self.host_key_first_use = False
 
     # -- session ---------------------------------------------------------------------------
     def __enter__(self):
@@ -132,20 +147,44 @@ class Driver:
         self.close()
 
     def connect(self):
+        who = self.info.name or self.info.host
+        session = ConnectHandler(
+            device_type=self.netmiko_type, host=self.info.host, port=self.info.port,
+            username=self.info.username, password=self.info.password, timeout=self.info.timeout,
+            conn_timeout=self.info.timeout, auth_timeout=self.info.timeout, banner_timeout=self.info.timeout,
+            fast_cli=True, allow_agent=False, use_keys=False, ssh_config_file=None, auto_connect=False)
+        client = PinningClient(self.info.host_key, self.info.trust_first_use)
+        session._build_ssh_client = lambda: client
         try:
-            self.session = ConnectHandler(
-                device_type=self.netmiko_type, host=self.info.host, port=self.info.port,
-                username=self.info.username, password=self.info.password, timeout=self.info.timeout,
-                conn_timeout=self.info.timeout, auth_timeout=self.info.timeout, banner_timeout=self.info.timeout,
-                fast_cli=True, allow_agent=False, use_keys=False, ssh_config_file=None)
+            session._open()
+            server_key = client.get_transport().get_remote_server_key()
+            self.host_key, self.host_key_first_use = key_line(server_key), client.first_use_key is not None
+            self.session = session
+        except HostKeyRefused as refused:
+            _forget(session)
+            if refused.code == "SSH_HOSTKEY_CHANGED":
+                message = (f"{who} offered SSH host key {refused.offered_fingerprint}, not the one pinned for it; "
+                           "no password was sent. If the device was replaced or re-keyed, review and accept the "
+                           "new key on its page; otherwise something else answers at its address.")
+            else:
+                message = (f"{who} offered SSH host key {refused.offered_fingerprint} and no key is pinned for it "
+                           "(ONENET_SSH_TRUST_FIRST_USE is off); no password was sent. Import its key with the "
+                           "inventory, or review and accept it on its page.")
+            raise DriverError(refused.code, message, offered_key=refused.offered_key,
+                              offered_fingerprint=refused.offered_fingerprint) from None
         except NetmikoAuthenticationException:
+            _forget(session)
             raise DriverError("SSH_AUTH_FAILED", f"{self.info.name or self.info.host} refused the SSH login; check "
                                                  "the device's SSH credential.") from None
         except (NetmikoTimeoutException, OSError) as error:
+            _forget(session)
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise DriverError("SSH_UNREACHABLE", f"{self.info.name or self.info.host} did not answer SSH on port "
                                                  f"{self.info.port} ({reason}); check the address, the port and "
                                                  "any firewall on the way.") from None
+        except BaseException:
+            _forget(session)
+            raise
 
     def close(self):
         """Back to the exec view, log out, close the transport.
@@ -165,9 +204,7 @@ class Driver:
         except Exception:  # noqa: BLE001,S110 - the device may be gone already; close the transport anyway
             pass
         finally:
-            session.paramiko_cleanup()
-            if session.session_log:
-                session.session_log.close()
+            _forget(session)
 
     def leave_config_mode(self, session):
         session.write_channel(self.exit_config_command + session.RETURN)
@@ -223,6 +260,11 @@ class Driver:
             kept.pop()
         return "\n".join(kept) + "\n"
 
+    @classmethod
+    def mask_secrets(cls, text: str) -> str:
+        """The config as everyone but administrators sees it: secrets replaced by a keyed hash."""
+        return mask_config(text, cls.secret_rules)
+
     def get_facts(self) -> dict:
         output = self.run(self.version_command)
         return {"version_output": output[:4000]}
@@ -266,6 +308,18 @@ class Driver:
                  "neighbor_name": _first(r, "neighbor_name", "neighbor", "system_name"),
                  "neighbor_port": _first(r, "neighbor_interface", "neighbor_port_id", "port_id")} for r in rows
                 if _first(r, "local_interface", "local_port")]
+
+
+def _forget(session):
+    """Close a netmiko session's transport and drop its log filter (netmiko adds one per session to its module
+    logger and removes it only in its own disconnect(): thousands of backups would pile them up)."""
+    try:
+        session.paramiko_cleanup()
+    except Exception:  # noqa: BLE001,S110 - never connected, or already gone
+        pass
+    if session.session_log:
+        session.session_log.close()
+    netmiko_log.removeFilter(session._secrets_filter)
 
 
 @functools.cache

@@ -1,4 +1,5 @@
 from collectors.drivers.base import Driver, register
+from collectors.drivers.secrets import IOS_SECRET_RULES
 
 
 @register
@@ -12,3 +13,4 @@ class CiscoIos(Driver):
     lldp_command = "show lldp neighbors"
     volatile_patterns = (r"^Building configuration", r"^Current configuration :", r"^! Last configuration change at",
                          r"^! NVRAM config last updated at", r"^ntp clock-period ")
+    secret_rules = IOS_SECRET_RULES

@@ -1,4 +1,5 @@
 from collectors.drivers.base import Driver, register
+from collectors.drivers.secrets import VRP_COMWARE_SECRET_RULES
 
 
 @register
@@ -11,6 +12,7 @@ class HpComware(Driver):
     mac_command = "display mac-address"
     lldp_command = "display lldp neighbor-information list"
     volatile_patterns = ()
+    secret_rules = VRP_COMWARE_SECRET_RULES
     prompt_pattern = r"[>\]]\s*$"
     config_prompt_pattern = r"\]\s*$"
     exit_config_command = "return"

@@ -1,6 +1,7 @@
 import re
 
 from collectors.drivers.base import Driver, register
+from collectors.drivers.secrets import VRP_COMWARE_SECRET_RULES
 
 
 @register
@@ -13,6 +14,7 @@ class HuaweiVrp(Driver):
     mac_command = "display mac-address"
     lldp_command = "display lldp neighbor brief"
     volatile_patterns = (r"^!Last configuration was (updated|saved) at", r"^!Software Version", r"^!Time:")
+    secret_rules = VRP_COMWARE_SECRET_RULES
     prompt_pattern = r"[>\]]\s*$"
     config_prompt_pattern = r"\]\s*$"
     exit_config_command = "return"

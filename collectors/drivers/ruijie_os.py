@@ -2,6 +2,7 @@ import re
 
 from collectors.drivers.base import normalise_mac, register
 from collectors.drivers.cisco_ios import CiscoIos
+from collectors.drivers.secrets import IOS_SECRET_RULES
 
 _MAC = r"[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
 # An RGOS interface in a table: "GigabitEthernet 0/1", "AggregatePort 1", "VLAN 10" (type, space, number).
@@ -19,6 +20,7 @@ class RuijieOs(CiscoIos):
     arp_command = "show arp"
     mac_command = "show mac-address-table"
     templates = {"show lldp neighbors": ("cisco_ios", "show lldp neighbors")}
+    secret_rules = IOS_SECRET_RULES
 
     def parse_arp(self, output: str) -> list[dict]:
         """`show arp`: Protocol, Address, Age(min) (or <static>), Hardware, Type, Interface."""

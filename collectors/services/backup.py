@@ -22,6 +22,7 @@ from django.utils import timezone
 from collectors.drivers import DriverError, driver_for
 from collectors.drivers.base import ConnectionInfo
 from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
+from collectors.services.hostkeys import after_session, connection_info
 from collectors.services.selection import devices_to_collect
 from inventory.models import Device
 
@@ -37,6 +38,9 @@ class Fetched:
     lldp: list[dict] = field(default_factory=list)
     error_code: str | None = None
     error: str | None = None
+    driver_error: DriverError | None = None
+    host_key: str | None = None  # the key the server proved it holds
+    host_key_first_use: bool = False
     seconds: float = 0.0
 
 
@@ -46,20 +50,20 @@ class FetchTarget:
 
     key: int | str  # the Device pk (or any label: the benchmark uses names)
     platform: str
-    info: ConnectionInfo | None  # None: the inventory has no SSH credential for it
+    info: ConnectionInfo | None  # None: the device cannot be reached (error says why)
+    error: DriverError | None = None
 
 
 def backup_targets(device_name=None, region_path=None, city_only=False):
     devices = devices_to_collect("expect_backup", device_name, region_path, city_only)
-    return devices.filter(ssh_credential__isnull=False).select_related("ssh_credential")
+    return devices.filter(ssh_credential__isnull=False).select_related("ssh_credential", "ssh_host_key")
 
 
 def fetch_target(device: Device) -> FetchTarget:
-    credential = device.ssh_credential
-    info = None if credential is None else ConnectionInfo(
-        device.address, device.ssh_port, credential.username, credential.secret, device.name,
-        timeout=settings.ONENET_SSH_TIMEOUT)
-    return FetchTarget(device.pk, device.platform, info)
+    try:
+        return FetchTarget(device.pk, device.platform, connection_info(device))
+    except DriverError as error:  # an unreadable credential fails this device alone
+        return FetchTarget(device.pk, device.platform, None, error)
 
 
 def fetch(target: FetchTarget, with_tables: bool = True) -> Fetched:
@@ -67,13 +71,12 @@ def fetch(target: FetchTarget, with_tables: bool = True) -> Fetched:
     started = time.monotonic()
     result = Fetched(target.key)
     name = target.info.name if target.info else str(target.key)
-    if target.info is None:
-        result.error_code, result.error = ("SSH_NO_CREDENTIAL", f"{name} has no SSH credential in the inventory; "
-                                                                "give it one to back it up.")
-        return result
     try:
+        if target.error is not None:
+            raise target.error
         driver_class = driver_for(target.platform)
         with driver_class(target.info) as driver:
+            result.host_key, result.host_key_first_use = driver.host_key, driver.host_key_first_use
             result.config = driver.normalise_config(driver.get_config())
             if not result.config.strip():
                 raise DriverError("CONFIG_EMPTY", f"{name} answered the config command with nothing; the "
@@ -83,7 +86,7 @@ def fetch(target: FetchTarget, with_tables: bool = True) -> Fetched:
                 result.arp, result.mac = driver.get_arp(), driver.get_mac_table()
                 result.lldp = driver.get_lldp_neighbors()
     except DriverError as error:
-        result.error_code, result.error = error.code, str(error)
+        result.error_code, result.error, result.driver_error = error.code, str(error), error
     except Exception as error:  # noqa: BLE001 - a lying device must fail alone, with its name in the log
         result.error_code, result.error = "SSH_ERROR", f"{type(error).__name__}: {error}"
     if result.error:
@@ -111,6 +114,7 @@ def backup_devices(device_name=None, region_path=None, city_only=False, with_tab
 
 def store(device: Device, item: Fetched) -> dict:
     now = timezone.now()
+    after_session(device, item.host_key, item.host_key_first_use, item.driver_error)
     state, _ = DeviceState.objects.get_or_create(device=device)
     state.last_backup_at = now
     if item.error:

@@ -147,8 +147,19 @@ def expansion_candidates(links, threshold: float = 0.8, days_over: int = 3, wind
 
 
 def recent_runs(path: str, limit: int = 5) -> list[PollRun]:
-    """The latest poll cycles a user may see: their subtree's, or all for the whole network."""
+    """The latest poll cycles a user may see: those over their subtree, and those over a part that holds it (a
+    township engineer's 'collect now' polls the county). Open runs past their deadline are marked expired first,
+    so a killed poller's run never shows as running."""
+    from django.db.models import Q
+
+    from collectors.services.polling import expire_overdue_runs
+
+    expire_overdue_runs()
     runs = PollRun.objects.all()
     if path != "/":
-        runs = runs.filter(scope__startswith=path)
+        parts = [p for p in path.split("/") if p]
+        holding = ["/", *("/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts)))]
+        if len(parts) == 1:  # the city root: the city level's own devices are in it
+            holding.append("city")
+        runs = runs.filter(Q(scope__startswith=path) | Q(scope__in=holding))
     return list(runs.order_by("-started_at")[:limit])

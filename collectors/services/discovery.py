@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from collectors.models import DeviceState, SnmpState
-from collectors.services.polling import ERROR_STATES, snmp_target
+from collectors.services.polling import ERROR_STATES, snmp_targets
 from collectors.snmp.client import poll_many_processes
 from inventory.models import Device, Interface
 
@@ -18,11 +18,19 @@ log = logging.getLogger(__name__)
 
 
 def discover_devices(devices: list[Device]) -> dict:
-    results = poll_many_processes([snmp_target(d) for d in devices], processes=settings.ONENET_POLL_PROCESSES,
-                                  concurrency=settings.ONENET_POLL_CONCURRENCY, op="discover")
+    """Discover each device's system group and interfaces; a device that cannot be reached fails alone."""
     now = timezone.now()
+    reachable, unreadable = snmp_targets(devices)
     discovered, failed = 0, []
-    for device, result in zip(devices, results, strict=True):
+    for device in devices:
+        if device.pk in unreadable:  # its credential cannot be decrypted: nothing to send
+            failed.append(device.name)
+            state, _ = DeviceState.objects.get_or_create(device=device)
+            state.last_poll_at, state.snmp_state, state.last_poll_error = now, SnmpState.ERROR, unreadable[device.pk]
+            state.save(update_fields=["snmp_state", "last_poll_error", "last_poll_at"])
+    results = poll_many_processes([t for _, t in reachable], processes=settings.ONENET_POLL_PROCESSES,
+                                  concurrency=settings.ONENET_POLL_CONCURRENCY, op="discover") if reachable else []
+    for (device, _), result in zip(reachable, results, strict=True):
         state, _ = DeviceState.objects.get_or_create(device=device)
         state.last_poll_at = now
         if not result.ok:

@@ -2,25 +2,41 @@
 
 One cycle polls every active device that is expected to answer SNMP (or one device), in a few
 processes with bounded concurrency (collectors/snmp/client.py). A device that times out, refuses
-the community or lies fails alone and is marked; the others are not delayed.
+the community or lies fails alone and is marked; the others are not delayed. So does a device whose
+credential cannot be decrypted (CREDENTIAL_UNREADABLE) or whose address cannot be sent to.
+
+Each cycle is a PollRun that is always closed (finished, or failed in a `finally`), holds a lock per county
+(PollLock) so two cycles never poll the same devices at once (POLL_ALREADY_RUNNING), and has a deadline
+derived from the settings: a run still open past it was killed, and is marked expired when noticed.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from collectors.models import CounterSnapshot, DeviceState, InterfaceSample, PollRun, SnmpState
+from collectors.models import (
+    CounterSnapshot,
+    DeviceState,
+    InterfaceSample,
+    PollLock,
+    PollRun,
+    PollRunStatus,
+    SnmpState,
+)
 from collectors.services.selection import devices_to_collect
 from collectors.snmp.client import SnmpTarget, poll_many_processes
 from collectors.snmp.rates import interface_rates, utilisation
-from inventory.models import Device, Interface
+from inventory.choices import RegionLevel
+from inventory.models import Device, Interface, Region
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +45,44 @@ ERROR_STATES = {"timeout": SnmpState.UNREACHABLE, "auth": SnmpState.AUTH_FAILED}
 COUNTERS = ("in_octets", "out_octets", "in_errors", "out_errors", "in_discards", "out_discards")
 
 
+class CredentialUnreadable(Exception):
+    """A device's SNMP credential cannot be decrypted: that device fails alone (issue 8, item 7)."""
+
+    code = "CREDENTIAL_UNREADABLE"
+
+    def __init__(self, credential):
+        self.credential = credential
+        super().__init__(
+            f"{self.code}: the SNMP credential {credential.name!r} cannot be decrypted (its secret is empty or was "
+            "encrypted with another key); re-enter its secret in the admin, or check that ONENET_CREDENTIAL_KEY "
+            "is the key it was saved with.")
+
+
 def snmp_target(device: Device) -> SnmpTarget:
+    """How to reach a device by SNMP; raises CredentialUnreadable when its credential cannot be decrypted."""
     credential = device.snmp_credential
     common = {"host": device.address, "port": device.snmp_port, "name": device.name,
               "timeout": settings.ONENET_SNMP_TIMEOUT, "retries": settings.ONENET_SNMP_RETRIES,
               "deadline": settings.ONENET_SNMP_DEADLINE}
+    try:
+        secret = credential.secret if credential is not None else "public"
+    except (ValueError, TypeError):  # the model's "cannot be decrypted"; TypeError: no bytes at all
+        raise CredentialUnreadable(credential) from None
     if credential is not None and credential.snmp_version == "3":
-        return SnmpTarget(version="3", user=credential.username, auth_key=credential.secret, **common)
-    return SnmpTarget(version="2c", community=credential.secret if credential else "public", **common)
+        return SnmpTarget(version="3", user=credential.username, auth_key=secret, **common)
+    return SnmpTarget(version="2c", community=secret, **common)
+
+
+def snmp_targets(devices: list[Device]) -> tuple[list[tuple[Device, SnmpTarget]], dict[int, str]]:
+    """The targets of the devices that can be reached, and, by device id, why the others cannot."""
+    reachable, unreadable = [], {}
+    for device in devices:
+        try:
+            reachable.append((device, snmp_target(device)))
+        except CredentialUnreadable as exc:
+            unreadable[device.pk] = str(exc)[:300]
+            log.warning("poll %s: %s", device.name, exc)
+    return reachable, unreadable
 
 
 def pollable_devices(device_name: str | None = None, region_path: str | None = None, city_only: bool = False):
@@ -54,34 +100,177 @@ def _state_for(device_ids) -> dict[int, DeviceState]:
     return existing
 
 
-def poll_cycle(device_name: str | None = None, region_path: str | None = None, city_only: bool = False) -> dict:
-    """One poll cycle; returns DESIGN's `poll` figures."""
-    started = time.monotonic()
+# ------------------------------------------------------------------ runs: deadlines, locks, always closed
+
+
+class PollRefused(Exception):
+    """Another open run already polls (part of) this scope."""
+
+    code = "POLL_ALREADY_RUNNING"
+
+    def __init__(self, holder: PollRun | None):
+        self.holder = holder
+        since = f" since {timezone.localtime(holder.started_at):%Y-%m-%d %H:%M:%S}" if holder else ""
+        what = f"poll run {holder.pk} ({holder.status}, scope {holder.scope}{since})" if holder else "another poll"
+        super().__init__(f"{what} already covers these devices; wait for it to end (the Bandwidth page shows "
+                         "it), then poll again.")
+
+
+def cycle_budget_s(device_count: int) -> float:
+    """The longest a cycle over `device_count` devices can take: a run still open past it is dead.
+
+    Every device is bounded by ONENET_SNMP_DEADLINE_S (plus the client's 1 s guard); each process runs
+    ONENET_POLL_CONCURRENCY of its share at once, in waves; a first cycle discovers before it polls (two
+    phases); the rest is the database's share and process start-up.
+    """
+    processes = max(1, min(settings.ONENET_POLL_PROCESSES, device_count or 1))
+    waves = max(1, math.ceil(math.ceil(device_count / processes) / max(1, settings.ONENET_POLL_CONCURRENCY)))
+    return 2 * waves * (settings.ONENET_SNMP_DEADLINE + 2) + 120 + 0.05 * device_count
+
+
+def _partition(path: str) -> str:
+    """The lock of a region path: its county's path, or "city" for the city level's own devices."""
+    parts = [p for p in path.split("/") if p]
+    return f"/{parts[0]}/{parts[1]}/" if len(parts) >= 2 else "city"
+
+
+def cycle_scope(device_name: str | None = None, region_path: str | None = None,
+                city_only: bool = False) -> tuple[str, list[str]]:
+    """A cycle's scope (as PollRun.scope records it) and the locks it takes.
+
+    Locks are per county, plus "city" for the city level's own devices, so overlapping scopes exclude each other
+    too: the whole network takes them all, a device or a township takes its county's.
+    """
     if device_name:
-        scope = f"device:{device_name}"
-    else:
-        scope = region_path or ("city" if city_only else "/")
-    run = PollRun.objects.create(started_at=timezone.now(), scope=scope)
+        path = Device.objects.filter(name=device_name).values_list("site__region__path", flat=True).first()
+        return f"device:{device_name}", [_partition(path) if path else f"device:{device_name}"]
+    if city_only:
+        return "city", ["city"]
+    if region_path and region_path.strip("/").count("/") >= 1:  # a county or below
+        return region_path, [_partition(region_path)]
+    counties = Region.objects.filter(level=RegionLevel.COUNTY).values_list("path", flat=True)
+    return region_path or "/", ["city", *sorted(_partition(p) for p in counties)]
+
+
+def runs_in_progress():
+    """Runs queued or running and not past their deadline (call expire_overdue_runs first to record the rest)."""
+    return PollRun.objects.filter(status__in=PollRun.OPEN, deadline_at__gt=timezone.now())
+
+
+def expire_overdue_runs() -> int:
+    """Mark expired the open runs past their deadline: their poller was killed or its task never ran."""
+    now = timezone.now()
+    return PollRun.objects.filter(status__in=PollRun.OPEN).filter(
+        Q(deadline_at__lte=now) | Q(deadline_at__isnull=True)).update(
+        status=PollRunStatus.EXPIRED, finished_at=now,
+        error="POLL_EXPIRED: the run did not end by its deadline; its worker was stopped or killed, or no worker "
+              "took its task. The next cycle polls these devices again.")
+
+
+def start_run(scope: str, keys: list[str], budget_s: float, run_id: int | None = None,
+              status: str = PollRunStatus.RUNNING) -> PollRun:
+    """Open a run (or take over the queued run `run_id`) holding the locks `keys` until now + budget_s.
+
+    Raises PollRefused when an open run already holds one of them. Atomic, so either every lock is taken or none.
+    """
+    expire_overdue_runs()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # Locks of runs that are over (closed, or expired just above) are free.
+            PollLock.objects.filter(key__in=keys).exclude(run__status__in=PollRun.OPEN).delete()
+            opened = {"status": status, "started_at": now, "deadline_at": now + timedelta(seconds=budget_s)}
+            # Taking over a queued run is a compare-and-set, so two workers given the same task cannot both.
+            if run_id is not None and PollRun.objects.filter(pk=run_id, status=PollRunStatus.QUEUED).update(**opened):
+                run = PollRun.objects.get(pk=run_id)
+            else:
+                run = PollRun.objects.create(scope=scope, **opened)
+            held = set(PollLock.objects.filter(run=run).values_list("key", flat=True))
+            PollLock.objects.bulk_create([PollLock(key=k, run=run) for k in keys if k not in held])
+    except IntegrityError:
+        holder = PollLock.objects.filter(key__in=keys).select_related("run").first()
+        raise PollRefused(holder.run if holder else None) from None
+    return run
+
+
+def finish_run(run: PollRun, error: str | None = None) -> None:
+    """Close a run and free its locks; `error` makes it failed."""
+    run.finished_at = timezone.now()
+    run.status = PollRunStatus.FAILED if error else PollRunStatus.FINISHED
+    run.error = (error or "")[:300]
+    run.save()
+    PollLock.objects.filter(run=run).delete()
+
+
+def _refused(scope: str, refusal: PollRefused) -> dict:
+    holder = refusal.holder
+    return {"run": None, "scope": scope, "refused": refusal.code, "message": str(refusal),
+            "running": {"run": holder.pk, "scope": holder.scope, "status": holder.status,
+                        "started_at": holder.started_at.isoformat()} if holder else None,
+            "devices_polled": 0, "devices_failed": 0, "interfaces": 0, "samples_written": 0, "seconds": 0.0,
+            "failed": []}
+
+
+def poll_cycle(device_name: str | None = None, region_path: str | None = None, city_only: bool = False,
+               run_id: int | None = None) -> dict:
+    """One poll cycle; returns DESIGN's `poll` figures, or `refused` when another cycle polls these devices.
+
+    `run_id`: the run 'collect now' queued for this cycle. The run is closed whatever happens (a crash marks it
+    failed), and its shard processes never outlive it (collectors.snmp.client.poll_many_processes).
+    """
+    started = time.monotonic()
+    scope, keys = cycle_scope(device_name, region_path, city_only)
     devices = list(pollable_devices(device_name, region_path, city_only))
+    try:
+        run = start_run(scope, keys, cycle_budget_s(len(devices)), run_id=run_id)
+    except PollRefused as refusal:
+        log.warning("poll %s refused: %s", scope, refusal)
+        if run_id is not None:  # its request is served by the run that holds the lock
+            PollRun.objects.filter(pk=run_id, status=PollRunStatus.QUEUED).delete()
+        return _refused(scope, refusal)
+    error = None
+    try:
+        failures, written, interfaces, polled = _poll(devices)
+        run.devices_polled, run.devices_failed = polled, len(failures)
+        run.interfaces, run.samples_written = interfaces, written
+    except BaseException as exc:  # noqa: BLE001 - recorded, then raised again
+        error = f"POLL_FAILED: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        run.seconds = round(time.monotonic() - started, 3)
+        try:
+            finish_run(run, error)
+        except Exception:  # noqa: BLE001 - the database itself may be what failed: the deadline expires the run
+            log.exception("poll %s: could not close run %s", scope, run.pk)
+    return _summary(run, failures)
+
+
+def _poll(devices: list[Device]) -> tuple[list[dict], int, int, int]:
+    """Discover the undiscovered, poll the rest; (failures, samples written, interfaces, devices polled)."""
     if not devices:
-        run.finished_at, run.seconds = timezone.now(), 0.0
-        run.save()
-        return _summary(run, [])
+        return [], 0, 0, 0
     states = _state_for([d.pk for d in devices])
     written, interfaces, failures = 0, 0, []
-    undiscovered = [d for d in devices if states[d.pk].last_discovery_at is None]
+    reachable, unreadable = snmp_targets(devices)
+    for device in devices:
+        if device.pk in unreadable:
+            state = states[device.pk]
+            state.last_poll_at, state.snmp_state = timezone.now(), SnmpState.ERROR
+            state.last_poll_error = unreadable[device.pk]
+            failures.append({"device": device.name, "state": state.snmp_state, "error": state.last_poll_error})
+    undiscovered = [d for d, _ in reachable if states[d.pk].last_discovery_at is None]
     if undiscovered:
         from collectors.services.discovery import discover_devices
 
         # A device that fails its discovery is not asked again in the same cycle: it would only time out twice.
-        failed = discover_devices(undiscovered)["failed_devices"]
-        for state in DeviceState.objects.filter(device__name__in=failed):
+        failed = set(discover_devices(undiscovered)["failed_devices"])
+        for state in DeviceState.objects.filter(device__name__in=failed).select_related("device"):
             failures.append({"device": state.device.name, "state": state.snmp_state, "error": state.last_poll_error})
-        devices = [d for d in devices if d.name not in failed]
-    results = poll_many_processes([snmp_target(d) for d in devices], processes=settings.ONENET_POLL_PROCESSES,
+        reachable = [(d, t) for d, t in reachable if d.name not in failed]
+    results = poll_many_processes([t for _, t in reachable], processes=settings.ONENET_POLL_PROCESSES,
                                   concurrency=settings.ONENET_POLL_CONCURRENCY)
-    interface_maps = _interface_maps([d.pk for d in devices])
-    for device, result in zip(devices, results, strict=True):
+    interface_maps = _interface_maps([d.pk for d, _ in reachable])
+    for (device, _), result in zip(reachable, results, strict=True):
         state = states[device.pk]
         state.last_poll_at = timezone.now()
         if not result.ok:
@@ -98,21 +287,16 @@ def poll_cycle(device_name: str | None = None, region_path: str | None = None, c
         count, n = _store_rates(device, result, interface_maps.get(device.pk, {}))
         written += count
         interfaces += n
-    DeviceState.objects.bulk_update([states[d.pk] for d in devices], [
+    updated = [states[d.pk] for d, _ in reachable] + [states[i] for i in unreadable]
+    DeviceState.objects.bulk_update(updated, [
         "snmp_state", "last_poll_at", "last_poll_ok_at", "last_poll_error", "sys_uptime", "counter_bits"])
-    run.finished_at = timezone.now()
-    run.devices_polled = sum(1 for r in results if r.ok)
-    run.devices_failed = len(failures)
-    run.interfaces, run.samples_written = interfaces, written
-    run.seconds = round(time.monotonic() - started, 3)
-    run.save()
-    return _summary(run, failures)
+    return failures, written, interfaces, sum(1 for r in results if r.ok)
 
 
 def _summary(run: PollRun, failures: list[dict]) -> dict:
-    return {"run": run.pk, "devices_polled": run.devices_polled, "devices_failed": run.devices_failed,
-            "interfaces": run.interfaces, "samples_written": run.samples_written, "seconds": run.seconds,
-            "failed": failures}
+    return {"run": run.pk, "scope": run.scope, "status": run.status, "devices_polled": run.devices_polled,
+            "devices_failed": run.devices_failed, "interfaces": run.interfaces,
+            "samples_written": run.samples_written, "seconds": run.seconds, "failed": failures}
 
 
 def _interface_maps(device_ids) -> dict[int, dict[int, Interface]]:

@@ -69,15 +69,56 @@ def _regions_under(path: str) -> list[Region | None]:
     return list(Region.objects.filter(level="county", path=county_path))
 
 
-def send_polls(path: str = "/", with_backup: bool = False) -> int:
-    """Send the poll (and backup) tasks covering `path` to their queues, now."""
-    from collectors.tasks import backup_region, poll_region
+def request_polls(path: str = "/") -> dict:
+    """Queue the poll tasks covering `path`, once: a part of the network whose poll is already queued or running
+    is left alone, so 'collect now' clicked 30 times sends one set of tasks.
 
-    tasks = (poll_region, backup_region) if with_backup else (poll_region,)
-    sent = 0
+    Each task gets a queued PollRun holding its part's lock (the Bandwidth page shows it at once); the worker's
+    cycle takes the run over. A task no worker starts before the run's deadline is dropped by celery (`expires`),
+    and the run expires with it.
+    """
+    from collectors.models import PollRunStatus
+    from collectors.services.polling import (
+        PollRefused,
+        cycle_budget_s,
+        cycle_scope,
+        finish_run,
+        pollable_devices,
+        start_run,
+    )
+    from collectors.tasks import poll_region
+
+    sent, already = 0, 0
     for region in _regions_under(path):
-        for task in tasks:
-            task.apply_async(kwargs={"region_id": region.pk if region else None}, queue=queue_for(region))
+        region_path, city_only = (None, True) if region is None else (region.path, False)
+        scope, keys = cycle_scope(region_path=region_path, city_only=city_only)
+        devices = pollable_devices(region_path=region_path, city_only=city_only).count()
+        # Queued, a task may wait for its county's worker up to one poll interval before its cycle starts.
+        budget = cycle_budget_s(devices) + settings.ONENET_POLL_INTERVAL_S
+        try:
+            run = start_run(scope, keys, budget, status=PollRunStatus.QUEUED)
+        except PollRefused:
+            already += 1
+            continue
+        try:
+            poll_region.apply_async(kwargs={"region_id": region.pk if region else None, "run_id": run.pk},
+                                    queue=queue_for(region), expires=run.deadline_at)
+        except Exception as exc:
+            finish_run(run, f"POLL_NOT_SENT: {type(exc).__name__}: {exc}")  # frees the part for the next click
+            raise
+        sent += 1
+    return {"sent": sent, "already_running": already}
+
+
+def send_polls(path: str = "/", with_backup: bool = False) -> int:
+    """Send the poll (and backup) tasks covering `path` to their queues, now; returns how many were sent.
+    Polls already queued or running are not sent again (request_polls)."""
+    from collectors.tasks import backup_region
+
+    sent = request_polls(path)["sent"]
+    if with_backup:
+        for region in _regions_under(path):
+            backup_region.apply_async(kwargs={"region_id": region.pk if region else None}, queue=queue_for(region))
             sent += 1
     return sent
 

@@ -1,15 +1,34 @@
-"""Inventory export in the shape `inventory import` reads. Credentials go out without their secrets."""
+"""Inventory export in the shape `inventory import` reads. Credentials go out without their secrets.
+
+Strings from devices may hold control characters; they go out escaped visibly (\\x1b), which keeps a
+terminal safe and the export importable (import refuses control characters).
+"""
 
 import csv
 import io
 
 import yaml
 
-from inventory.models import Agency, Credential, Device, Interface, Link, Prefix, Region, Site
+from inventory.models import Agency, Credential, Device, Interface, Link, Prefix, Region, Site, SshHostKey
 from inventory.services.importing import CSV_DEVICE_COLUMNS
+from web.tables import escape_controls
+
+
+def _visible(value):
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {k: _visible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible(v) for v in value]
+    return value
 
 
 def export_document() -> dict:
+    return _visible(_document())
+
+
+def _document() -> dict:
     interfaces: dict[int, list[dict]] = {}
     for i in Interface.objects.order_by("device_id", "if_index", "name"):
         interfaces.setdefault(i.device_id, []).append(
@@ -36,7 +55,7 @@ def export_document() -> dict:
 
 
 def _devices():
-    return Device.objects.select_related("site", "snmp_credential", "ssh_credential")
+    return Device.objects.select_related("site", "snmp_credential", "ssh_credential", "ssh_host_key")
 
 
 def _device_row(d: Device) -> dict:
@@ -45,7 +64,15 @@ def _device_row(d: Device) -> dict:
             "snmp_credential": d.snmp_credential.name if d.snmp_credential else None,
             "ssh_credential": d.ssh_credential.name if d.ssh_credential else None,
             "snmp_port": d.snmp_port, "ssh_port": d.ssh_port,
-            "expect_polling": d.expect_polling, "expect_backup": d.expect_backup}
+            "expect_polling": d.expect_polling, "expect_backup": d.expect_backup,
+            "ssh_host_key": _pinned_key(d)}
+
+
+def _pinned_key(device: Device) -> str | None:
+    try:
+        return device.ssh_host_key.key or None
+    except SshHostKey.DoesNotExist:
+        return None
 
 
 def export_yaml() -> str:
@@ -57,5 +84,5 @@ def export_devices_csv() -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_DEVICE_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for device in _devices():
-        writer.writerow({k: ("" if v is None else v) for k, v in _device_row(device).items()})
+        writer.writerow({k: ("" if v is None else v) for k, v in _visible(_device_row(device)).items()})
     return out.getvalue()

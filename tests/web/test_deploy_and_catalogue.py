@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_production_settings_pass_check_deploy(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(ONENET_DEPLOY="production", ONENET_SECRET_KEY=secrets.token_urlsafe(64),
-               ONENET_ALLOWED_HOSTS="onenet.example.gov", ONENET_VAR_DIR=str(tmp_path))
+               ONENET_CREDENTIAL_KEY="uqgGfjR4lZUqzUBcT5B4AwbnSAUFz4Y7h1o0o1AEBGg=",
+               ONENET_METRICS_TOKEN=secrets.token_urlsafe(32), ONENET_ALLOWED_HOSTS="onenet.example.gov",
+               ONENET_VAR_DIR=str(tmp_path))
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -56,8 +56,9 @@ DETAIL_OBJECTS = {
 
 def busy_link(county_slug):
     return Link.objects.get(b_interface__device__name=f"{county_slug}-t01-ar")
-# Actions whose own tests prove they act only inside the scope (tests/collectors/test_collect_now.py).
-ACTIONS = {"bandwidth:collect"}
+# Actions whose own tests prove they act only inside the scope (tests/collectors/test_collect_now.py,
+# tests/collectors/test_ssh_host_keys.py).
+ACTIONS = {"bandwidth:collect", "accept_host_key"}
 SCOPE_CASES = set(LIST_MARKERS) | set(DETAIL_OBJECTS) | ACTIONS
 
 

@@ -21,6 +21,9 @@ LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
+# What decode() reads; a capture of any other link type is counted but cannot be analysed.
+SUPPORTED_LINKTYPES = frozenset((LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, *LINKTYPE_RAW_ALT, LINKTYPE_LOOP,
+                                 LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2))
 
 SMB_PORTS = frozenset((445, 139))
 DNS_PORT = 53

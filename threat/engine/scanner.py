@@ -148,6 +148,8 @@ class Scanner:
                                 continue
                         else:
                             continue
+                    elif caplen < 20:  # shorter than an IP header: zero-filled or garbage, not worth a call
+                        continue
                     analyse(sec + frac * tick, linktype, buf[f:stop])
                 rest = buf[pos:] if pos < end else b""
         if rest:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from threat.choices import OPEN_STATUSES, SEVERITY_RANK, TRANSITIONS, AlertStatus, EventKind
+from threat.engine.pcapio import LATEST_TIME
 from threat.models import Alert, AlertEvent, AlertFingerprint, AlertNote
 from threat.services import ThreatError
 from threat.services.enrichment import locate_alert, locate_prefix
@@ -33,9 +34,19 @@ def dedup_window() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.ONENET_ALERT_DEDUP_WINDOW_S)
 
 
+EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+LATEST = datetime.datetime.fromtimestamp(LATEST_TIME, datetime.UTC)  # the capture engine's bound too
+
+
 def parse_time(value) -> datetime.datetime:
-    """ISO-8601 (with 'Z' or an offset), or epoch seconds; always an aware UTC datetime."""
-    if isinstance(value, int | float):
+    """ISO-8601 (with 'Z' or an offset), or epoch seconds; always an aware UTC datetime from 1970 to 2107.
+
+    Anything else is a ValueError, never an OverflowError: a time outside that range (year 9999, 1e20, NaN, a
+    negative epoch) is corruption, and it would overflow the dedup window's arithmetic at ingest anyway.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value < LATEST_TIME:  # NaN and ±inf fail this too
+            raise ValueError("epoch time is not between 1970 and 2107")
         return datetime.datetime.fromtimestamp(value, datetime.UTC)
     text = str(value).strip()
     if text.endswith("Z"):
@@ -45,7 +56,13 @@ def parse_time(value) -> datetime.datetime:
     parsed = datetime.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed.astimezone(datetime.UTC)
+    try:
+        parsed = parsed.astimezone(datetime.UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is in year 10000 in UTC
+        raise ValueError(f"time {text[:40]!r} is not between 1970 and 2107") from None
+    if not EARLIEST <= parsed < LATEST:
+        raise ValueError(f"time {text[:40]!r} is not between 1970 and 2107")
+    return parsed
 
 
 def fingerprint(row: dict) -> str:
@@ -104,18 +121,25 @@ def _create(row: dict, source: str, first, last, count: int) -> Alert:
 
 
 def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool = True) -> dict:
-    """Store engine alert dicts; returns {created, updated, unchanged, alerts: [ids], new: [ids]}.
+    """Store engine alert dicts; returns {created, updated, unchanged, rejected, alerts: [ids], new: [ids]}.
+
+    A row whose times `parse_time` refuses is logged and counted in `rejected`; the other rows are stored.
 
     `locate` finds the host's switch and port from the collectors' tables; with `ssh` it reads the lab or
     real devices' ARP/MAC tables when those tables do not have the host yet (slow: seconds per site).
     """
-    created, updated, unchanged = [], [], 0
+    created, updated, unchanged, rejected = [], [], 0, 0
     window = dedup_window()
     for row in rows:
         if not row.get("src"):
             unchanged += 1
             continue
-        first, last = parse_time(row["first_seen"]), parse_time(row["last_seen"])
+        try:
+            first, last = parse_time(row["first_seen"]), parse_time(row["last_seen"])
+        except ValueError as error:  # one impossible time fails its own alert, not the whole ingest
+            log.warning("alert %s from %s not stored: %s", row.get("kind"), row.get("src"), error)
+            rejected += 1
+            continue
         count = max(1, int(row.get("count") or 1))
         digest = fingerprint(row)
         with transaction.atomic():
@@ -159,7 +183,7 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
                 log.exception("locating alert %s failed", pk)
     touched = list(dict.fromkeys(created + updated))
     return {"created": len(set(created)), "updated": len(set(updated) - set(created)), "unchanged": unchanged,
-            "alerts": touched, "new": list(dict.fromkeys(created))}
+            "rejected": rejected, "alerts": touched, "new": list(dict.fromkeys(created))}
 
 
 # -- triage ----------------------------------------------------------------------------------------------

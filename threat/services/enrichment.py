@@ -11,7 +11,6 @@ import ipaddress
 import logging
 import re
 
-from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -96,23 +95,21 @@ def host_port_from_tables(address: str) -> dict | None:
 def read_site_tables(site_id: int) -> int:
     """Read ARP and MAC tables over SSH from the active devices of one site and store them; returns devices read."""
     from collectors.drivers import DriverError, driver_for
-    from collectors.drivers.base import ConnectionInfo
+    from collectors.services.hostkeys import after_session, connection_info
 
     devices = list(Device.objects.filter(site_id=site_id, status=DeviceStatus.ACTIVE, ssh_credential__isnull=False)
-                   .select_related("ssh_credential").order_by("name"))
-    timeout = getattr(settings, "ONENET_SSH_TIMEOUT", 20)
+                   .select_related("ssh_credential", "ssh_host_key").order_by("name"))
     read = 0
     for device in devices:
-        credential = device.ssh_credential
-        info = ConnectionInfo(device.address, device.ssh_port, credential.username, credential.secret, device.name,
-                              timeout=timeout)
         try:
-            with driver_for(device.platform)(info) as driver:
+            with driver_for(device.platform)(connection_info(device)) as driver:
                 arp, macs = driver.get_arp(), driver.get_mac_table()
                 if not arp:
                     arp = arp_from_text(driver.run(driver.arp_command))
+            after_session(device, driver.host_key, driver.host_key_first_use, None)
         except DriverError as error:
             log.warning("locating: %s: %s", device.name, error)
+            after_session(device, None, False, error)
             continue
         except Exception as error:  # noqa: BLE001 - one lying device must not stop the look-up
             log.warning("locating: %s: %s: %s", device.name, type(error).__name__, error)

@@ -1,9 +1,10 @@
 """Suricata EVE JSON (`event_type: alert`) into the same alert queue, for sites that already run Suricata.
 
 Each line is one JSON event. Signatures map to DESIGN's kinds by the names ET Open gives the MS17-010 family;
-anything else becomes kind `suricata` with Suricata's own severity. A bad line is reported by its number and
-skipped; the rest of the file still counts. Events aggregate per (kind, src, dst, dport) like the engine's
-alerts, so re-importing a file adds nothing (see services.alerts).
+anything else becomes kind `suricata` with Suricata's own severity. A bad line is reported by its number and a
+code (`bad_lines`: line, code, error) and skipped; the rest of the file still counts. Lines are bounded in length,
+nesting and time, and a file in distinct alerts, so a small hostile file costs little. Events aggregate per
+(kind, src, dst, dport) like the engine's alerts, so re-importing a file adds nothing (see services.alerts).
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ KIND_SEVERITY = {"eternalblue": "critical", "doublepulsar": "critical", "wannacr
                  "ms17-010": "high", "smb-scan": "high", "smbv1": "low"}
 SURICATA_SEVERITY = {1: "high", 2: "medium", 3: "low", 4: "low"}
 MAX_BAD_LINES = 100
+MAX_LINE = 1 << 20  # bytes; Suricata's alert lines are a few KiB, even with the payload printed
+MAX_DEPTH = 32  # EVE events nest 3 or 4 deep; json.loads would recurse about 1000 deep before failing
+MAX_ALERTS = 50_000  # distinct (kind, src, dst, dport) in one file: bounds memory and the ingest that follows
+_DEPTH_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')  # a string (maybe unterminated), or a bracket
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class BadLine(ValueError):
+    """A line refused for a stated reason; `code` goes into `bad_lines`."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
 
 
 def kind_for(event: dict) -> str:
@@ -63,7 +77,10 @@ def _row_of(event: dict) -> dict:
     dport = event.get("dest_port")
     if dport is not None and not (isinstance(dport, int) and 0 <= dport <= 65535):
         raise ValueError(f"dest_port {dport!r} is not a port number")
-    when = parse_time(event.get("timestamp") or "")
+    try:
+        when = parse_time(event.get("timestamp") or "")
+    except ValueError as error:
+        raise BadLine("THREAT_EVE_BAD_TIME", f"timestamp: {error}") from None
     kind = kind_for(event)
     severity = KIND_SEVERITY.get(kind) or SURICATA_SEVERITY.get(alert.get("severity"), "medium")
     if kind == AlertKind.SMB_SCAN:
@@ -74,38 +91,89 @@ def _row_of(event: dict) -> dict:
             "evidence": evidence[:300], "signature": str(alert["signature"])[:255]}
 
 
-def read_eve(path) -> dict:
-    """Parse an EVE file: {"alerts": engine-shaped rows, "events", "skipped", "bad_lines": [{line, error}]}."""
+def _lines(stream):
+    """(number, bytes) for each line of a binary stream, or (number, None) for a line over MAX_LINE bytes, which is
+    read past in small pieces, never held whole."""
+    number = 0
+    while line := stream.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(1 << 16)
+            yield number, None
+        else:
+            yield number, line
+
+
+def _too_deep(text: str) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_DEPTH (checked before json.loads recurses)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # every ordinary line: too few brackets to be that deep
+        return False
+    depth = 0
+    for token in _DEPTH_TOKENS.findall(text):
+        depth += _DEPTH_STEP.get(token, 0)
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def _event_of(text: str) -> dict:
+    if _too_deep(text):
+        raise BadLine("THREAT_EVE_TOO_DEEP", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        stream = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+        event = json.loads(text)
+    except RecursionError:  # a backstop: _too_deep should have refused it
+        raise BadLine("THREAT_EVE_TOO_DEEP", "JSON nested too deep") from None
+    if not isinstance(event, dict):
+        raise ValueError("not a JSON object")
+    return event
+
+
+def read_eve(path) -> dict:
+    """Parse an EVE file: {"alerts": engine-shaped rows, "events", "skipped", "bad_lines": [{line, code, error}]}."""
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise ThreatError("THREAT_EVE_NOT_FOUND", f"EVE file not found: {path}; check the path.") from None
     except OSError as error:
         raise ThreatError("THREAT_EVE_UNREADABLE", f"cannot read {path}: {error.strerror}.") from None
     groups: dict[tuple, dict] = {}
     bad, events, skipped = [], 0, 0
+
+    def refuse(number: int, code: str, error) -> None:
+        if len(bad) < MAX_BAD_LINES:
+            bad.append({"line": number, "code": code, "error": str(error)[:200]})
+
     with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
+        for number, line in _lines(stream):
+            if line is None:
+                refuse(number, "THREAT_EVE_LINE_TOO_LONG", f"line longer than {MAX_LINE} bytes; skipped unread")
+                continue
+            text = line.decode("utf-8", errors="replace")
+            if not text.strip():
                 continue
             try:
-                event = json.loads(line)
-                if not isinstance(event, dict):
-                    raise ValueError("not a JSON object")
+                event = _event_of(text)
                 if event.get("event_type") != "alert":
                     skipped += 1
                     continue
                 row = _row_of(event)
-            except (ValueError, TypeError, KeyError) as error:
-                if len(bad) < MAX_BAD_LINES:
-                    bad.append({"line": number, "error": str(error)[:200]})
+            except BadLine as error:
+                refuse(number, error.code, error)
                 continue
-            events += 1
+            except (ValueError, TypeError, KeyError, RecursionError) as error:
+                refuse(number, "THREAT_EVE_BAD_LINE", error)
+                continue
             key = (row["kind"], row["src"], row["dst"], row["dport"])
             group = groups.get(key)
             if group is None:
+                if len(groups) >= MAX_ALERTS:
+                    refuse(number, "THREAT_EVE_TOO_MANY_ALERTS", f"more than {MAX_ALERTS} distinct alerts (kind, "
+                                                                 "source, destination, port) in one file; split it")
+                    continue
                 groups[key] = group = {**row, "first": row["time"], "last": row["time"], "count": 0,
                                        "evidence": []}
+            events += 1
             group["count"] += 1
             group["first"], group["last"] = min(group["first"], row["time"]), max(group["last"], row["time"])
             if row["evidence"] not in group["evidence"] and len(group["evidence"]) < 10:

@@ -25,3 +25,9 @@ def percent(value):
     if value is None or value == "":
         return "–"
     return f"{float(value) * 100:.1f}%"
+
+
+@register.filter
+def minutes(value):
+    """timedelta(minutes=15) → 15 (lockout and idle times are read in whole minutes)."""
+    return "" if value is None else max(1, round(value.total_seconds() / 60))

@@ -1,6 +1,14 @@
+import signal
+import sys
+import threading
 import time
 
 from web.commands import OneNetCommand
+
+
+def _exit_on_sigterm(signum, frame):
+    # `kill` (SIGTERM) ends the command through its clean-up: the run is closed and the shard processes stopped.
+    sys.exit(128 + signum)
 
 
 class Command(OneNetCommand):
@@ -14,18 +22,36 @@ class Command(OneNetCommand):
                             help="keep polling every SECONDS (without celery beat)")
 
     def handle(self, *args, **options):
-        from collectors.services.polling import poll_cycle
         from inventory.models import Device
 
         if options.get("device") and not Device.objects.filter(name=options["device"]).exists():
             self.fail(options, "DEVICE_UNKNOWN", f"no device named {options['device']!r} in the inventory; "
                                                  "see `manage.py inventory export --format csv`.")
+        looping = bool(options.get("every")) and not options.get("once")
+        own_sigterm = (threading.current_thread() is threading.main_thread()
+                       and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        if own_sigterm:
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            self._cycles(options, looping)
+        finally:
+            if own_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def _cycles(self, options, looping: bool):
+        from collectors.services.polling import poll_cycle
+
         while True:
             result = poll_cycle(device_name=options.get("device"))
-            self.emit(options, result, f"polled {result['devices_polled']} devices "
-                                       f"({result['devices_failed']} failed), {result['interfaces']} interfaces, "
-                                       f"{result['samples_written']} samples in {result['seconds']} s")
-            if options.get("once") or not options.get("every"):
+            if result.get("refused") and not looping:
+                self.fail(options, result["refused"], result["message"])
+            if result.get("refused"):
+                self.stderr.write(f"{result['refused']}: {result['message']}")
+            else:
+                self.emit(options, result, f"polled {result['devices_polled']} devices "
+                                           f"({result['devices_failed']} failed), {result['interfaces']} "
+                                           f"interfaces, {result['samples_written']} samples in {result['seconds']} s")
+            if not looping:
                 return
             self.stdout.write("")
             time.sleep(options["every"])

@@ -8,6 +8,8 @@
 - v1/v2c communities and v3 USM (authNoPriv SHA, or whatever protocols the target names);
 - ``poll_many`` bounds concurrency with a semaphore; a device that is unreachable, slow or lying fails
   alone with a typed :class:`SnmpError` kind (``timeout``, ``auth``, ``garbage``, ``error``);
+- one UDP transport per process is shared by every device, and survives a target it cannot send to (that
+  device fails alone with the reason); ``poll_many_processes`` shards never outlive their parent;
 - values are decoded defensively: wrong types, garbage, truncated tables, duplicate indexes, huge or
   non-UTF-8 strings are logged with the device name and skipped or capped, never raised.
 """

@@ -41,8 +41,35 @@ _CONNS: dict[tuple, tuple] = {}  # (loop key, target key) -> connection
 SOCKET_BUFFER = 4 << 20  # answers pile up while we decode: a small receive buffer drops them (= timeouts)
 
 
+def _unsendable(address) -> str | None:
+    """Why a datagram cannot even be handed to the socket, or None.
+
+    asyncio closes a datagram transport for good on any error of sendto() that is not an OSError (port 70000:
+    OverflowError), and the transport is shared by every device of the process: such an address is refused here.
+    """
+    try:
+        host, port = address[0], address[1]
+    except (TypeError, IndexError):
+        return f"no address ({address!r})"
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        return f"port {port!r} is outside 0-65535"
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return f"{host!r} is not an IPv4 address"
+    return None
+
+
 class _BigBufferUdp(udp.UdpAsyncioTransport):
-    """pysnmp's UDP client transport with large socket buffers (capped by net.core.rmem_max)."""
+    """pysnmp's UDP client transport with large socket buffers (capped by net.core.rmem_max), shared by every
+    device of the process, that survives a send error on one target: the error is kept for that target's
+    session (``send_errors``), never raised into pysnmp (whose retry timer would die of it) nor allowed to close
+    the socket."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.send_errors: dict[tuple, str] = {}  # (host, port) -> why the last send there failed
+        self._sending: tuple | None = None
 
     def connection_made(self, transport):
         sock = transport.get_extra_info("socket")
@@ -52,7 +79,45 @@ class _BigBufferUdp(udp.UdpAsyncioTransport):
                     sock.setsockopt(socket.SOL_SOCKET, opt, SOCKET_BUFFER)
                 except OSError:
                     pass
+        queued, self._writeQ = self._writeQ, []
         super().connection_made(transport)
+        for message, address in queued:  # sent here, so that a bad one fails alone too
+            self.send_message(message, address)
+
+    def send_message(self, outgoingMessage, transportAddress):  # noqa: N803 - pysnmp's names
+        key = _address_key(transportAddress)
+        problem = _unsendable(transportAddress)
+        if problem is None and self.transport is not None:
+            self._sending = key
+            try:
+                # An OSError (EINVAL, EACCES, ENETUNREACH...) comes back through error_received() at once.
+                self.transport.sendto(outgoingMessage, self.normalize_address(transportAddress))
+            except Exception as exc:  # noqa: BLE001 - one target's problem, not the transport's
+                problem = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._sending = None
+        elif problem is None:
+            self._writeQ.append((outgoingMessage, transportAddress))  # not connected yet: connection_made sends
+        if problem is not None:
+            self._record(key, problem)
+
+    def error_received(self, exc):
+        if self._sending is not None:
+            self._record(self._sending, str(exc))
+        else:
+            log.debug("snmp transport: %s", exc)
+
+    def _record(self, key: tuple, problem: str):
+        if len(self.send_errors) > 10000:
+            self.send_errors.clear()
+        self.send_errors[key] = problem
+
+
+def _address_key(address) -> tuple:
+    try:
+        return (str(address[0]), address[1])
+    except (TypeError, IndexError):
+        return ("?", 0)
 
 
 class _Dispatcher(SnmpDispatcher):
@@ -145,6 +210,11 @@ def _auth_data(t: SnmpTarget):
 
 
 async def _transport(cls, t: SnmpTarget):
+    if not 0 < t.port < 65536:
+        # Never sent: the v1/v2c socket would raise (OverflowError, EINVAL), and pysnmp's v3 target silently
+        # takes port 70000 as 70000 - 65536, another device's.
+        raise SnmpError("error", f"cannot send to {t.host}:{t.port}: port {t.port} is outside 1-65535; correct "
+                                 "the device's SNMP port")
     try:
         ipaddress.IPv4Address(t.host)
     except ValueError:
@@ -281,11 +351,13 @@ class _Session:
                     fut.set_result((errind.DeserializationError(str(exc)), 0, 0, ()))
 
             disp.send_pdu(auth, transport, pdu, cbFun=cb)
+        self._raise_send_error()
         try:
             err_ind, err_status, err_index, var_binds = await asyncio.wait_for(fut, self._request_budget())
         except TimeoutError:
             err_ind = errind.requestTimedOut
         if err_ind:
+            self._raise_send_error()  # a send queued before the socket was ready fails there, later
             exc = _classify(err_ind)
             if exc.kind == "timeout" and self.conn[0] == "v3":
                 exc = SnmpError("timeout", "no response (timeout, unreachable or unknown context)")
@@ -297,6 +369,23 @@ class _Session:
         if self.conn[0] == "v1" and self.conn[1].garbage:
             self.conn[1].garbage.pop((self.t.host, self.t.port), None)
         return int(err_status or 0), int(err_index or 0), list(var_binds or ())
+
+    def _raise_send_error(self):
+        """The shared transport could not send to this device (its address or port is unusable): fail it now,
+        with the reason, rather than let it time out."""
+        owner = self.conn[1]
+        address = (self.t.host, self.t.port)
+        if self.conn[0] == "v1":
+            address = tuple(getattr(self.conn[3], "transport_address", address))
+        try:
+            transport = owner.transport_dispatcher.get_transport(udp.DOMAIN_NAME)
+        except Exception:  # noqa: BLE001 - no UDP transport registered: nothing was kept
+            return
+        errors = getattr(transport, "send_errors", None)
+        problem = errors.pop(_address_key(address), None) if errors else None
+        if problem is not None:
+            raise SnmpError("error", f"cannot send to {self.t.host}:{self.t.port}: {problem}; correct the "
+                                     "device's SNMP address or port")
 
     async def get(self, oids: list[str]) -> dict[str, Any]:
         status, index, vbs = await self._send("get", oids)

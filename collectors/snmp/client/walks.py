@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import math
 import multiprocessing
+import os
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -263,10 +268,28 @@ async def poll_many(targets, concurrency: int = 100, op: str = "poll") -> list:
 
 def _default_signals():
     """Forked from a celery worker, a shard must not run the worker's shutdown handlers when the pool ends."""
-    import signal
-
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent_pid: int):
+    """A shard must not outlive the poll that forked it: killed with SIGKILL, the poll cannot stop it itself."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the parent's own clean-up still applies
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above: nobody will read our results
+        os._exit(1)
+
+
+def _shard_init(parent_pid: int):
+    _default_signals()
+    _die_with_parent(parent_pid)
 
 
 def _shard_worker(args):
@@ -276,11 +299,33 @@ def _shard_worker(args):
     return results, time.process_time() - c0
 
 
+def shard_timeout(targets: list[SnmpTarget], processes: int, concurrency: int) -> float:
+    """How long the shards may take at most: their devices in waves of `concurrency`, each bounded by its
+    deadline and the client's guard, plus process start-up. Past it something is wrong; the shards are stopped."""
+    per_shard = math.ceil(len(targets) / max(1, processes))
+    waves = max(1, math.ceil(per_shard / max(1, int(concurrency))))
+    return waves * (max((t.deadline for t in targets), default=0.0) + 2.0) + 60.0
+
+
+def _stop_shards(pool: ProcessPoolExecutor) -> None:
+    """Stop the shard processes now (the executor's own shutdown would wait for them to finish their polls)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(10)
+
+
 def poll_many_processes(targets, processes: int = 2, concurrency: int = 100, op: str = "poll",
-                        return_cpu: bool = False):
+                        return_cpu: bool = False, timeout: float | None = None):
     """Split ``targets`` into ``processes`` shards, each polled by its own process and SnmpEngine.
 
     Returns results in target order (and, with ``return_cpu``, the CPU seconds the workers used).
+    The shards never outlive the call: they die with this process (even killed with SIGKILL), and an exception
+    here (a shard that died, ``timeout`` seconds passed, KeyboardInterrupt, SystemExit) stops them before it
+    propagates. ``timeout`` defaults to :func:`shard_timeout`.
     """
     targets = [SnmpTarget.coerce(t) for t in targets]
     processes = max(1, min(int(processes), len(targets) or 1))
@@ -288,10 +333,25 @@ def poll_many_processes(targets, processes: int = 2, concurrency: int = 100, op:
         res = asyncio.run(poll_many(targets, concurrency, op))
         return (res, None) if return_cpu else res
     shards = [targets[i::processes] for i in range(processes)]
+    if timeout is None:
+        timeout = shard_timeout(targets, processes, concurrency)
+    ends_at = time.monotonic() + timeout
     # An executor, not a Pool: if a shard process dies, the cycle fails with BrokenProcessPool instead of hanging.
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_default_signals) as pool:
-        outs = list(pool.map(_shard_worker, [(sh, concurrency, op) for sh in shards]))
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_shard_init, initargs=(os.getpid(),))
+    try:
+        futures = [pool.submit(_shard_worker, (sh, concurrency, op)) for sh in shards]
+        outs = []
+        for future in futures:
+            try:
+                outs.append(future.result(timeout=max(0.0, ends_at - time.monotonic())))
+            except TimeoutError:
+                raise TimeoutError(f"the SNMP shard processes did not finish within {timeout:.0f} s; "
+                                   "they were stopped") from None
+    except BaseException:
+        _stop_shards(pool)
+        raise
+    pool.shutdown(wait=True)
     results: list = [None] * len(targets)
     cpu = 0.0
     for i, (res, used) in enumerate(outs):
@@ -299,4 +359,3 @@ def poll_many_processes(targets, processes: int = 2, concurrency: int = 100, op:
             results[i + j * processes] = r
         cpu += used
     return (results, cpu) if return_cpu else results
-

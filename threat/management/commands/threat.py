@@ -78,7 +78,7 @@ class Command(OneNetCommand):
         from threat.services.eve import import_eve
 
         result = import_eve(options["path"], locate=not options["no_locate"])
-        lines = [f"line {b['line']}: {b['error']}" for b in result["bad_lines"]]
+        lines = [f"line {b['line']}: {b['code']}: {b['error']}" for b in result["bad_lines"]]
         lines.append(f"{result['events']} alert events, {result['skipped']} other events, "
                      f"{len(result['bad_lines'])} bad lines; created {result['created']}, updated "
                      f"{result['updated']}, unchanged {result['unchanged']}")

@@ -1,0 +1,34 @@
+"""Stored configs as a given user may see them: secrets masked for every role but admin, in pages, diffs and
+downloads alike."""
+
+from __future__ import annotations
+
+import difflib
+
+from collectors.drivers import driver_for
+from collectors.models import ConfigVersion
+from web.access import user_role
+
+
+def shows_secrets(user) -> bool:
+    return user_role(user) == "admin"
+
+
+def visible_config(version: ConfigVersion, user) -> tuple[str, str]:
+    """(config text, unified diff against the previous version) as `user` may see them.
+
+    The diff is taken between the two masked texts, so a changed secret shows as a changed line whose hash
+    differs, and no secret leaks through a diff line."""
+    previous = (ConfigVersion.objects.filter(device_id=version.device_id, fetched_at__lt=version.fetched_at)
+                .order_by("-fetched_at", "-pk").first())
+    if shows_secrets(user):
+        return version.text, version.diff
+    mask = driver_for(version.device.platform).mask_secrets
+    text = mask(version.text)
+    if previous is None:
+        return text, ""
+    diff = difflib.unified_diff(
+        mask(previous.text).splitlines(), text.splitlines(), lineterm="",
+        fromfile=f"{version.device.name} {previous.fetched_at:%Y-%m-%d %H:%M:%S}",
+        tofile=f"{version.device.name} {version.fetched_at:%Y-%m-%d %H:%M:%S}")
+    return text, "\n".join(diff)
