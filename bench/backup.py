@@ -72,9 +72,9 @@ def start_lab(port: int, state_dir: Path, log_path: Path, seed: int):
 
 
 def run_ours(devices, port: int, workers: int, with_tables: bool) -> dict:
-    from collectors.drivers.base import ConnectionInfo
     from collectors.services.backup import FetchTarget, fetch_many
     from lab.topology import SSH_PASSWORD, SSH_USERNAME
+    from platforms import ConnectionInfo
 
     targets = [FetchTarget(d.name, d.platform, ConnectionInfo(d.address, port, SSH_USERNAME, SSH_PASSWORD, d.name))
                for d in devices]
@@ -92,16 +92,16 @@ def run_ours(devices, port: int, workers: int, with_tables: bool) -> dict:
 def run_peer(devices, port: int) -> dict:
     from netmiko import ConnectHandler
 
-    from collectors.drivers import driver_for
+    import platforms
     from lab.topology import SSH_PASSWORD, SSH_USERNAME
 
     cpu, started, failed, chars = _cpu(), time.monotonic(), [], 0
     for device in devices:
-        driver = driver_for(device.platform)
+        platform = platforms.get(device.platform)
         try:
-            connection = ConnectHandler(device_type=driver.netmiko_type, host=device.address, port=port,
+            connection = ConnectHandler(device_type=platform.netmiko_type, host=device.address, port=port,
                                         username=SSH_USERNAME, password=SSH_PASSWORD)
-            chars += len(connection.send_command(driver.config_command))
+            chars += len(connection.send_command(platform.driver.config_command))
             connection.disconnect()
         except Exception as error:  # noqa: BLE001 - count it and go on, as a script would
             failed.append(f"{device.name}: {type(error).__name__}: {error}")

@@ -157,6 +157,18 @@ def device_collected(device: Device) -> dict:
 HOSTKEY_ROLES = ("engineer", "admin")
 
 
+def device_panel(request, device: Device) -> dict:
+    """The collectors' panel of the device page (collectors/device_panel.html, registered in collectors.apps):
+    what device_collected finds, each interface with its latest rates, the links (with their bandwidth pages), and
+    whether the user may accept an offered SSH host key. Called only for a device in the user's scope."""
+    collected = device_collected(device)
+    interfaces = device.interfaces.order_by("if_index", "name")
+    links = Link.objects.filter(a_interface__device=device) | Link.objects.filter(b_interface__device=device)
+    return {**collected, "interfaces": [{"interface": i, "sample": collected["latest"].get(i.pk)} for i in interfaces],
+            "links": links.select_related("a_interface__device", "b_interface__device"),
+            "may_accept_host_key": user_role(request.user) in HOSTKEY_ROLES}
+
+
 @require_POST
 def accept_host_key(request, pk):
     """An engineer reviewed the host key a device offered (SSH_HOSTKEY_CHANGED/UNKNOWN) and pins it."""

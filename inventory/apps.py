@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = _("Inventory")
+
+    def ready(self):
+        from web import registry
+
+        registry.register_section("inventory:devices", _("Inventory"), order=80)

@@ -155,6 +155,12 @@ class Credential(models.Model):
 
     @staticmethod
     def _fernet() -> Fernet:
+        if settings.CREDENTIAL_KEY is None:
+            # No key at all (embedded mode before `manage.py init`): CREDENTIAL_KEY_MISSING, never a ValueError,
+            # which callers read as this one credential being unreadable.
+            from web.config import credential_key_missing
+
+            raise credential_key_missing()
         return Fernet(settings.CREDENTIAL_KEY)
 
     @property

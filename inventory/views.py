@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.choices import DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
 from inventory.models import Agency, Device, Interface, Link, Prefix, Region, Site
-from web.access import require_scope, scoped, user_role
+from web.access import require_scope, scoped
+from web.registry import render_device_panels
 from web.tables import Column, Filter, TableView, yes_no_choices
 
 
@@ -111,19 +112,17 @@ class LinkList(InventoryTable):
 
 
 def device_detail(request, pk):
+    """The device page: the inventory's facts, then the panels the apps registered (web.registry), in order."""
     require_scope(request.user)
     device = get_object_or_404(scoped(Device.objects.select_related("site__region", "site__agency"), request.user),
                                pk=pk)
-    interfaces = Interface.objects.filter(device=device).order_by("if_index", "name")
     links = Link.objects.filter(a_interface__device=device) | Link.objects.filter(b_interface__device=device)
-    from collectors.views import HOSTKEY_ROLES, device_collected
-
-    collected = device_collected(device)
-    rows = [{"interface": i, "sample": collected["latest"].get(i.pk)} for i in interfaces]
+    # Querysets: evaluated only when no panel shows the interfaces or links in the page's place.
     return render(request, "inventory/device_detail.html", {
-        "device": device, "interfaces": rows, "regions": device.site.region.ancestors(),
-        "may_accept_host_key": user_role(request.user) in HOSTKEY_ROLES,
-        "links": links.select_related("a_interface__device", "b_interface__device"), **collected})
+        "device": device, "regions": device.site.region.ancestors(),
+        "panels": render_device_panels(request, device),
+        "interfaces": Interface.objects.filter(device=device).order_by("if_index", "name"),
+        "links": links.select_related("a_interface__device", "b_interface__device")})
 
 
 def site_detail(request, pk):

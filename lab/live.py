@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from web.errors import OneNetError
+
 PEER = "lab0"  # the injecting end's name inside our own namespace
 NAMESPACE_PREFIX = "onenet-lab-"
 IFACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,14}$")  # IFNAMSIZ - 1
@@ -32,10 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FAST_BURST = 200  # frames between short pauses when replaying as fast as possible
 
 
-class LiveError(Exception):
-    def __init__(self, code: str, message: str):
-        self.code = code
-        super().__init__(f"{code}: {message}")
+class LiveError(OneNetError):
+    """An operator-facing error of the lab: a stable code and what to do."""
 
 
 def namespace_for(iface: str) -> str:

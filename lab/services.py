@@ -21,14 +21,13 @@ from pathlib import Path
 from django.conf import settings
 
 from lab.topology import SNMP_COMMUNITY, SSH_PASSWORD, SSH_USERNAME, Topology, generate
+from web.errors import OneNetError
 
 START_TIMEOUT = 150.0
 
 
-class LabError(Exception):
-    def __init__(self, code: str, message: str):
-        self.code = code
-        super().__init__(f"{code}: {message}")
+class LabError(OneNetError):
+    """An operator-facing error of the lab: a stable code and what to do."""
 
 
 @dataclass

@@ -88,7 +88,8 @@ def lab(tmp_path_factory):
         subprocess.Popen([sys.executable, "-m", "lab.snmp", "--port", str(TEST_LAB["snmp_port"]), *common],
                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "lab.ssh", "--port", str(TEST_LAB["ssh_port"]), "--state-dir",
-                          str(state_dir), *common], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                          str(state_dir), "--timer-scale", "0.05", *common], cwd=ROOT, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL),
     ]
     last = [d for d in topology.devices if d.status == "active" and d.snmp_version == "2c" and not
             {"snmp-timeout", "snmp-wrong-community"} & set(d.faults)][-1]

@@ -6,3 +6,9 @@ class ThreatConfig(AppConfig):
     name = "threat"
     verbose_name = _("Threat")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from web import registry
+
+        registry.register_section("threat:alerts", _("Alerts"), order=60)
+        registry.register_metrics("threat", "threat.metrics.ThreatMetrics")

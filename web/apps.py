@@ -8,3 +8,8 @@ class WebConfig(AppConfig):
 
     def ready(self):
         from web import security  # noqa: F401 - connects the login-failure and lockout receivers
+        from web.registry import register_section
+
+        # The console's own pages; every other section is registered by its app (web.registry).
+        register_section("overview", _("Overview"), order=10)
+        register_section("coverage", _("Coverage"), order=20)

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from web.errors import OneNetError
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -80,33 +82,52 @@ def database_from_env(default_sqlite_path: str) -> dict:
     return config
 
 
-def private_dir(path: Path, name: str) -> Path:
-    """A directory only OneNet's user can enter (0700): var/ holds the database, the keys and the lab's logins.
-
-    Created that way (never readable by others, not even for a moment); one left world-readable by an older
-    version is closed. A shared directory (sticky bit, like /tmp) is refused rather than chmod'ed."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = path.stat().st_mode
-    if mode & 0o077:
-        if mode & stat.S_ISVTX:
-            raise ImproperlyConfigured(f"{name}={path} is a shared directory; expected a directory of OneNet's own "
-                                       "(it holds the database and keys).")
-        path.chmod(0o700)
+def refuse_shared_dir(path: Path, name: str) -> Path:
+    """`path` unless it is a shared directory (sticky bit and open to others, like /tmp): var/ holds the database
+    and the keys, so it must be OneNet's own. Only reads: settings call this at start-up and create nothing."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return path  # `manage.py init` creates it
+    if mode & 0o077 and mode & stat.S_ISVTX:
+        raise ImproperlyConfigured(f"{name}={path} is a shared directory; expected a directory of OneNet's own "
+                                   "(it holds the database and keys).")
     return path
 
 
-def private_file(path: Path, make: Callable[[], str] = str) -> Path:
-    """`path`, created 0600 with make()'s text when missing (O_EXCL: no window where another user could read
-    it, and two processes starting at once keep one value); one an older version left readable is closed."""
+def private_dir(path: Path, name: str) -> str:
+    """Make `path` a directory only OneNet's user can enter (0700); returns "created", "closed" or "present".
+
+    Created that way (never readable by others, not even for a moment, whatever the umask); one left open by an
+    older version is closed. A shared directory (sticky bit, like /tmp) is refused rather than chmod'ed."""
+    refuse_shared_dir(path, name)
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    else:
+        path.chmod(0o700)  # mkdir's mode is masked by the umask; 0700 is never wider than asked
+        return "created"
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+        return "closed"
+    return "present"
+
+
+def private_file(path: Path, make: Callable[[], str] = str) -> str:
+    """Make `path` a file only OneNet's user can read (0600), created with make()'s text when missing (O_EXCL: no
+    window where another user could read it, and two processes at once keep one value); one an older version left
+    readable is closed. Returns "created", "closed" or "present"."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
-    else:
-        with os.fdopen(fd, "w") as stream:
-            stream.write(make())
-    return path
+            return "closed"
+        return "present"
+    with os.fdopen(fd, "w") as stream:
+        stream.write(make())
+    return "created"
 
 
 def fernet_key(name: str, raw: str) -> bytes:
@@ -122,15 +143,45 @@ def fernet_key(name: str, raw: str) -> bytes:
     return raw.strip().encode()
 
 
-def credential_key_from_env(name: str, production: bool, embedded_file: Path) -> bytes:
+class CredentialKeyMissing(OneNetError, ImproperlyConfigured):
+    """No key to encrypt or decrypt device credentials: the embedded default's var/credential_key is made by
+    `manage.py init`. Not a ValueError, so no caller mistakes it for one credential being unreadable."""
+
+    def __init__(self, key_file: Path | None = None):
+        where = f"{key_file} does not exist yet" if key_file else "no credential key is configured"
+        super().__init__("CREDENTIAL_KEY_MISSING", f"{where}, so device credentials can be neither encrypted nor "
+                         "decrypted; run `./onenet setup` or `manage.py init` (production: set ONENET_CREDENTIAL_KEY).")
+
+
+def credential_key_from_env(name: str, production: bool, embedded_file: Path) -> bytes | None:
     """The key that encrypts device credentials at rest, independent of the Django secret key (rotating that
-    must not break every credential). Production sets it; the embedded default keeps a random one under var/."""
+    must not break every credential). Production sets it; the embedded default reads the random one `manage.py
+    init` keeps under var/, and is None until init has run (encrypting or decrypting then raises
+    CredentialKeyMissing)."""
     raw = os.environ.get(name)
     if raw is None:
         if production:
             raise ImproperlyConfigured(f"{name} is not set; production needs its own Fernet key for the device "
                                        "credentials (keep it apart from the database backups).")
-        from cryptography.fernet import Fernet
-
-        raw = private_file(embedded_file, lambda: Fernet.generate_key().decode()).read_text()
+        try:
+            raw = embedded_file.read_text()
+        except FileNotFoundError:
+            return None
+        name = str(embedded_file)
     return fernet_key(name, raw)
+
+
+def credential_key_missing() -> CredentialKeyMissing:
+    """The error for a process with no credential key, naming the file `manage.py init` makes."""
+    from django.conf import settings
+
+    return CredentialKeyMissing(None if settings.PRODUCTION else Path(settings.VAR_DIR) / "credential_key")
+
+
+def configured_credential_key() -> bytes:
+    """The configured credential key, or CredentialKeyMissing saying how to make one."""
+    from django.conf import settings
+
+    if settings.CREDENTIAL_KEY is None:
+        raise credential_key_missing()
+    return settings.CREDENTIAL_KEY

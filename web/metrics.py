@@ -1,16 +1,15 @@
-"""The Prometheus registry of the console: each app adds its collector here."""
+"""The Prometheus registry of the console, filled with the collectors the apps registered (web.registry)."""
 
 from functools import cache
 
 from prometheus_client import CollectorRegistry
 
+from web import registry as registrations
+
 
 @cache
 def registry() -> CollectorRegistry:
-    from collectors.metrics import CollectorMetrics
-    from threat.metrics import ThreatMetrics
-
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CollectorMetrics())
-    registry.register(ThreatMetrics())
+    for collector in registrations.metrics_collectors():
+        registry.register(collector.create())
     return registry

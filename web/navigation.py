@@ -1,26 +1,21 @@
-"""The console's navigation. A section appears only when its app is installed and its page exists."""
+"""The console's navigation: the sections the apps registered (web.registry), in order, for the user's role.
+
+A section appears only when its page exists (its URL resolves) and the user's role may see it.
+"""
 
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
 
-# (url name, label), in DESIGN's order; sections whose url does not exist yet are left out.
-SECTIONS = [
-    ("overview", _("Overview")),
-    ("coverage", _("Coverage")),
-    ("bandwidth:index", _("Bandwidth")),
-    ("compliance:index", _("Compliance")),
-    ("egress:index", _("Egress")),
-    ("threat:alerts", _("Alerts")),
-    ("changes:index", _("Changes")),
-    ("inventory:devices", _("Inventory")),
-]
+from web import registry
+from web.access import user_role
 
 
-def _available():
+def _available(role):
     available = []
-    for name, label in SECTIONS:
+    for section in registry.sections():
+        if not section.visible_to(role):
+            continue
         try:
-            available.append((name, label, reverse(name)))
+            available.append((section.url_name, section.label, reverse(section.url_name)))
         except NoReverseMatch:
             continue
     return available
@@ -33,4 +28,4 @@ def navigation(request):
     namespace = current.split(":")[0]
     return {"nav_sections": [{"label": label, "url": url,
                               "active": name == current or (":" in name and name.split(":")[0] == namespace)}
-                             for name, label, url in _available()]}
+                             for name, label, url in _available(user_role(request.user))]}

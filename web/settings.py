@@ -3,8 +3,13 @@
 Embedded defaults (no variables set): SQLite under var/, a filesystem celery broker under var/,
 Chinese console. Production sets DATABASE_URL, CELERY_BROKER_URL, ONENET_SECRET_KEY,
 ONENET_CREDENTIAL_KEY, ONENET_ALLOWED_HOSTS and ONENET_DEPLOY=production.
+
+Importing the settings writes nothing: they compute paths and read the files that exist. What the embedded
+default needs on disk (var/ 0700, its key files and SQLite file 0600, STATIC_ROOT, the broker's folders) is
+made by `manage.py init` (web/management/commands/init.py), which `./onenet setup` runs.
 """
 
+import logging
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +24,11 @@ from web.config import (
     env_int,
     env_list,
     env_str,
-    private_dir,
-    private_file,
+    refuse_shared_dir,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = private_dir(Path(env_str("ONENET_VAR_DIR", str(BASE_DIR / "var"))), "ONENET_VAR_DIR")
+VAR_DIR = refuse_shared_dir(Path(env_str("ONENET_VAR_DIR", str(BASE_DIR / "var"))), "ONENET_VAR_DIR")
 
 DEPLOY = env_choice("ONENET_DEPLOY", "embedded", ("embedded", "production"))
 PRODUCTION = DEPLOY == "production"
@@ -38,14 +42,24 @@ def _secret_key() -> str:
         return key
     if PRODUCTION:
         raise ImproperlyConfigured("ONENET_SECRET_KEY is not set; production needs at least 50 random characters.")
-    # Embedded mode keeps a random key of its own under var/ so sessions survive a restart.
-    return private_file(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(64)).read_text().strip()
+    # Embedded mode keeps a random key under var/ (made by `manage.py init`) so sessions survive a restart.
+    try:
+        return (VAR_DIR / "secret_key").read_text().strip()
+    except FileNotFoundError:
+        # Until init has run: a key of this process's own, so nothing is written here; sessions and signed links
+        # then end with the process.
+        logging.getLogger("onenet.settings").warning(
+            "%s does not exist: using a random secret key for this process only (logins end when it stops); run "
+            "`./onenet setup` or `manage.py init` to keep one.", VAR_DIR / "secret_key")
+        return secrets.token_urlsafe(64)
 
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("ONENET_DEBUG", False)
 ALLOWED_HOSTS = env_list("ONENET_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("ONENET_CSRF_TRUSTED_ORIGINS", "")
+# None in embedded mode until `manage.py init` made var/credential_key: storing or reading a device credential then
+# fails with CREDENTIAL_KEY_MISSING (web.config.configured_credential_key).
 CREDENTIAL_KEY = credential_key_from_env("ONENET_CREDENTIAL_KEY", PRODUCTION, VAR_DIR / "credential_key")
 
 INSTALLED_APPS = [
@@ -96,9 +110,8 @@ TEMPLATES = [{
     ]},
 }]
 
+# The embedded SQLite file is created 0600 by `manage.py init`, before SQLite would create it with the umask's mode.
 DATABASES = {"default": database_from_env(str(VAR_DIR / "onenet.sqlite3"))}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
-    private_file(Path(DATABASES["default"]["NAME"]))  # created 0600 before SQLite creates it with the umask's mode
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out user or address before any password is checked.
@@ -130,8 +143,7 @@ TIME_ZONE = env_str("ONENET_TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = VAR_DIR / "static"  # made by `manage.py init` (and collectstatic)
 # Chart and UI libraries come from npm at set-up time (./onenet setup), never from a CDN.
 STATICFILES_DIRS = [("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist")] \
     if (BASE_DIR / "node_modules" / "echarts" / "dist").is_dir() else []
@@ -141,16 +153,14 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Celery: a broker that needs no server by default (kombu's filesystem transport under var/).
+# Celery: a broker that needs no server by default (kombu's filesystem transport under var/; `manage.py init`
+# makes its folders).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"data_folder_in": str(VAR_DIR / "celery" / "queue"), "data_folder_out": str(VAR_DIR / "celery" / "queue"),
      "processed_folder": str(VAR_DIR / "celery" / "processed"), "store_processed": False,
      "control_folder": str(VAR_DIR / "celery" / "control")}
     if CELERY_BROKER_URL.startswith("filesystem") else {})
-if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in ("queue", "processed", "control"):
-        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

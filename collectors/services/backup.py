@@ -19,12 +19,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from collectors.drivers import DriverError, driver_for
-from collectors.drivers.base import ConnectionInfo
 from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
 from collectors.services.hostkeys import after_session, connection_info
 from collectors.services.selection import devices_to_collect
 from inventory.models import Device
+from platforms import ConnectionInfo, DriverError, open_driver
+from web.errors import OneNetError
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 class Fetched:
     device_id: int | str
     config: str | None = None
+    # NAPALM's tables: get_arp_table, get_mac_address_table, get_lldp_neighbors
     arp: list[dict] = field(default_factory=list)
     mac: list[dict] = field(default_factory=list)
-    lldp: list[dict] = field(default_factory=list)
+    lldp: dict[str, list[dict]] = field(default_factory=dict)
     error_code: str | None = None
     error: str | None = None
     driver_error: DriverError | None = None
@@ -74,19 +75,19 @@ def fetch(target: FetchTarget, with_tables: bool = True) -> Fetched:
     try:
         if target.error is not None:
             raise target.error
-        driver_class = driver_for(target.platform)
-        with driver_class(target.info) as driver:
+        with open_driver(target.platform, target.info) as driver:
             result.host_key, result.host_key_first_use = driver.host_key, driver.host_key_first_use
-            result.config = driver.normalise_config(driver.get_config())
+            result.config = driver.normalise_config(driver.running_config())
             if not result.config.strip():
                 raise DriverError("CONFIG_EMPTY", f"{name} answered the config command with nothing; the "
                                                   "previous version is kept. Try again, or check the account's "
                                                   "privileges on the device.")
             if with_tables:
-                result.arp, result.mac = driver.get_arp(), driver.get_mac_table()
+                result.arp, result.mac = driver.get_arp_table(), driver.get_mac_address_table()
                 result.lldp = driver.get_lldp_neighbors()
-    except DriverError as error:
-        result.error_code, result.error, result.driver_error = error.code, str(error), error
+    except OneNetError as error:  # a driver's, or an unknown platform's
+        result.error_code, result.error = error.code, str(error)
+        result.driver_error = error if isinstance(error, DriverError) else None
     except Exception as error:  # noqa: BLE001 - a lying device must fail alone, with its name in the log
         result.error_code, result.error = "SSH_ERROR", f"{type(error).__name__}: {error}"
     if result.error:
@@ -156,10 +157,12 @@ def _store_tables(device: Device, item: Fetched, now):
     ArpEntry.objects.bulk_create([ArpEntry(device=device, ip=r["ip"], mac=r["mac"], interface=r["interface"][:64],
                                            seen_at=now) for r in item.arp], ignore_conflicts=True)
     MacEntry.objects.filter(device=device).delete()
-    MacEntry.objects.bulk_create([MacEntry(device=device, mac=r["mac"], vlan=r["vlan"], port=r["port"][:64],
-                                           seen_at=now) for r in item.mac], ignore_conflicts=True)
+    MacEntry.objects.bulk_create([MacEntry(device=device, mac=r["mac"], vlan=r["vlan"] or None,
+                                           port=r["interface"][:64], seen_at=now) for r in item.mac],
+                                 ignore_conflicts=True)
     LldpNeighbor.objects.filter(device=device).delete()
-    LldpNeighbor.objects.bulk_create([LldpNeighbor(device=device, local_port=r["local_port"][:64],
-                                                   neighbor_name=r["neighbor_name"][:120],
-                                                   neighbor_port=(r["neighbor_port"] or "")[:64], seen_at=now)
-                                      for r in item.lldp], ignore_conflicts=True)
+    LldpNeighbor.objects.bulk_create([LldpNeighbor(device=device, local_port=port[:64],
+                                                   neighbor_name=n["hostname"][:120], neighbor_port=n["port"][:64],
+                                                   seen_at=now)
+                                      for port, neighbours in item.lldp.items() for n in neighbours],
+                                     ignore_conflicts=True)

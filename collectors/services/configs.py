@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import difflib
 
-from collectors.drivers import driver_for
 from collectors.models import ConfigVersion
+from platforms import get as platform
 from web.access import user_role
 
 
@@ -23,7 +23,7 @@ def visible_config(version: ConfigVersion, user) -> tuple[str, str]:
                 .order_by("-fetched_at", "-pk").first())
     if shows_secrets(user):
         return version.text, version.diff
-    mask = driver_for(version.device.platform).mask_secrets
+    mask = platform(version.device.platform).mask_secrets
     text = mask(version.text)
     if previous is None:
         return text, ""

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from collectors.models import DeviceState, SnmpState
-from collectors.services.polling import ERROR_STATES, snmp_targets
+from collectors.services.targets import ERROR_STATES, snmp_targets
 from collectors.snmp.client import poll_many_processes
 from inventory.models import Device, Interface
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from collectors.drivers import DriverError
-from collectors.drivers.base import ConnectionInfo
 from inventory.models import Device, HostKeySource, SshHostKey
-from inventory.sshkeys import line_fingerprint
+from platforms import ConnectionInfo, DriverError
+from platforms.hostkeys import line_fingerprint
 from web import security
 
 

@@ -32,57 +32,23 @@ from collectors.models import (
     PollRunStatus,
     SnmpState,
 )
+from collectors.services.discovery import discover_devices
 from collectors.services.selection import devices_to_collect
-from collectors.snmp.client import SnmpTarget, poll_many_processes
+from collectors.services.targets import (  # noqa: F401 - snmp_target, CredentialUnreadable: their old import path
+    ERROR_STATES,
+    CredentialUnreadable,
+    snmp_target,
+    snmp_targets,
+)
+from collectors.snmp.client import poll_many_processes
 from collectors.snmp.rates import interface_rates, utilisation
 from inventory.choices import RegionLevel
 from inventory.models import Device, Interface, Region
+from web.errors import OneNetError
 
 log = logging.getLogger(__name__)
 
-# The client's error kinds → the state an operator sees.
-ERROR_STATES = {"timeout": SnmpState.UNREACHABLE, "auth": SnmpState.AUTH_FAILED}
 COUNTERS = ("in_octets", "out_octets", "in_errors", "out_errors", "in_discards", "out_discards")
-
-
-class CredentialUnreadable(Exception):
-    """A device's SNMP credential cannot be decrypted: that device fails alone (issue 8, item 7)."""
-
-    code = "CREDENTIAL_UNREADABLE"
-
-    def __init__(self, credential):
-        self.credential = credential
-        super().__init__(
-            f"{self.code}: the SNMP credential {credential.name!r} cannot be decrypted (its secret is empty or was "
-            "encrypted with another key); re-enter its secret in the admin, or check that ONENET_CREDENTIAL_KEY "
-            "is the key it was saved with.")
-
-
-def snmp_target(device: Device) -> SnmpTarget:
-    """How to reach a device by SNMP; raises CredentialUnreadable when its credential cannot be decrypted."""
-    credential = device.snmp_credential
-    common = {"host": device.address, "port": device.snmp_port, "name": device.name,
-              "timeout": settings.ONENET_SNMP_TIMEOUT, "retries": settings.ONENET_SNMP_RETRIES,
-              "deadline": settings.ONENET_SNMP_DEADLINE}
-    try:
-        secret = credential.secret if credential is not None else "public"
-    except (ValueError, TypeError):  # the model's "cannot be decrypted"; TypeError: no bytes at all
-        raise CredentialUnreadable(credential) from None
-    if credential is not None and credential.snmp_version == "3":
-        return SnmpTarget(version="3", user=credential.username, auth_key=secret, **common)
-    return SnmpTarget(version="2c", community=secret, **common)
-
-
-def snmp_targets(devices: list[Device]) -> tuple[list[tuple[Device, SnmpTarget]], dict[int, str]]:
-    """The targets of the devices that can be reached, and, by device id, why the others cannot."""
-    reachable, unreadable = [], {}
-    for device in devices:
-        try:
-            reachable.append((device, snmp_target(device)))
-        except CredentialUnreadable as exc:
-            unreadable[device.pk] = str(exc)[:300]
-            log.warning("poll %s: %s", device.name, exc)
-    return reachable, unreadable
 
 
 def pollable_devices(device_name: str | None = None, region_path: str | None = None, city_only: bool = False):
@@ -103,17 +69,15 @@ def _state_for(device_ids) -> dict[int, DeviceState]:
 # ------------------------------------------------------------------ runs: deadlines, locks, always closed
 
 
-class PollRefused(Exception):
+class PollRefused(OneNetError):
     """Another open run already polls (part of) this scope."""
-
-    code = "POLL_ALREADY_RUNNING"
 
     def __init__(self, holder: PollRun | None):
         self.holder = holder
         since = f" since {timezone.localtime(holder.started_at):%Y-%m-%d %H:%M:%S}" if holder else ""
         what = f"poll run {holder.pk} ({holder.status}, scope {holder.scope}{since})" if holder else "another poll"
-        super().__init__(f"{what} already covers these devices; wait for it to end (the Bandwidth page shows "
-                         "it), then poll again.")
+        super().__init__("POLL_ALREADY_RUNNING", f"{what} already covers these devices; wait for it to end (the "
+                                                 "Bandwidth page shows it), then poll again.")
 
 
 def cycle_budget_s(device_count: int) -> float:
@@ -260,8 +224,6 @@ def _poll(devices: list[Device]) -> tuple[list[dict], int, int, int]:
             failures.append({"device": device.name, "state": state.snmp_state, "error": state.last_poll_error})
     undiscovered = [d for d, _ in reachable if states[d.pk].last_discovery_at is None]
     if undiscovered:
-        from collectors.services.discovery import discover_devices
-
         # A device that fails its discovery is not asked again in the same cycle: it would only time out twice.
         failed = set(discover_devices(undiscovered)["failed_devices"])
         for state in DeviceState.objects.filter(device__name__in=failed).select_related("device"):

@@ -3,6 +3,9 @@
 Each county's poll, discovery and backup go to the queue `county.<slug>`, so a county can run its
 own worker next to its devices; the city level's own devices go to the queue `city`. An embedded
 worker simply consumes every queue (`queue_names()`).
+
+Tasks are sent by name (the names below are collectors.tasks' stable `name=`s), so the services never import
+the tasks module: the tasks call the services, not the other way round.
 """
 
 import json
@@ -10,13 +13,18 @@ import json
 from django.conf import settings
 from django.db import transaction
 
+from collectors.models import PollRunStatus
 from inventory.models import Region
+from web.celery import app as celery_app
+
+POLL_REGION = "collectors.poll_region"
+BACKUP_REGION = "collectors.backup_region"
 
 # task name, interval setting or seconds, label
 PER_REGION_TASKS = [
-    ("collectors.poll_region", lambda: settings.ONENET_POLL_INTERVAL_S, "poll"),
+    (POLL_REGION, lambda: settings.ONENET_POLL_INTERVAL_S, "poll"),
     ("collectors.discover_region", lambda: 6 * 3600, "discover interfaces"),
-    ("collectors.backup_region", lambda: settings.ONENET_BACKUP_INTERVAL_S, "backup configs"),
+    (BACKUP_REGION, lambda: settings.ONENET_BACKUP_INTERVAL_S, "backup configs"),
 ]
 GLOBAL_TASKS = [("collectors.rollup_and_prune", 3600, "roll up samples and prune old ones")]
 
@@ -77,7 +85,7 @@ def request_polls(path: str = "/") -> dict:
     cycle takes the run over. A task no worker starts before the run's deadline is dropped by celery (`expires`),
     and the run expires with it.
     """
-    from collectors.models import PollRunStatus
+    # Here, not at the top: the console imports this module for 'collect now', and need not load the SNMP client.
     from collectors.services.polling import (
         PollRefused,
         cycle_budget_s,
@@ -86,7 +94,6 @@ def request_polls(path: str = "/") -> dict:
         pollable_devices,
         start_run,
     )
-    from collectors.tasks import poll_region
 
     sent, already = 0, 0
     for region in _regions_under(path):
@@ -101,8 +108,8 @@ def request_polls(path: str = "/") -> dict:
             already += 1
             continue
         try:
-            poll_region.apply_async(kwargs={"region_id": region.pk if region else None, "run_id": run.pk},
-                                    queue=queue_for(region), expires=run.deadline_at)
+            celery_app.send_task(POLL_REGION, kwargs={"region_id": region.pk if region else None, "run_id": run.pk},
+                                 queue=queue_for(region), expires=run.deadline_at)
         except Exception as exc:
             finish_run(run, f"POLL_NOT_SENT: {type(exc).__name__}: {exc}")  # frees the part for the next click
             raise
@@ -113,12 +120,11 @@ def request_polls(path: str = "/") -> dict:
 def send_polls(path: str = "/", with_backup: bool = False) -> int:
     """Send the poll (and backup) tasks covering `path` to their queues, now; returns how many were sent.
     Polls already queued or running are not sent again (request_polls)."""
-    from collectors.tasks import backup_region
-
     sent = request_polls(path)["sent"]
     if with_backup:
         for region in _regions_under(path):
-            backup_region.apply_async(kwargs={"region_id": region.pk if region else None}, queue=queue_for(region))
+            celery_app.send_task(BACKUP_REGION, kwargs={"region_id": region.pk if region else None},
+                                 queue=queue_for(region))
             sent += 1
     return sent
 

@@ -16,12 +16,13 @@ from django.conf import settings
 from django.db import transaction
 
 from inventory.models import Credential
+from web.errors import OneNetError
 
 
-class CredentialKeyError(Exception):
+class CredentialKeyError(OneNetError):
     def __init__(self, code: str, message: str, details: list[str] | None = None):
-        self.code, self.message, self.details = code, message, details or []
-        super().__init__(f"{code}: {message}")
+        super().__init__(code, message)
+        self.details = details or []
 
 
 def key_id(key: bytes) -> str:

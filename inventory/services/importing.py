@@ -42,7 +42,8 @@ from inventory.models import (
     SshHostKey,
     move_region_paths,
 )
-from inventory.sshkeys import key_line, line_fingerprint, parse_key_line
+from platforms.hostkeys import key_line, line_fingerprint, parse_key_line
+from web.errors import OneNetError
 from web.tables import UNPRINTABLE  # control characters: never part of a name; harmful on terminals, in XLSX
 
 SECTIONS = ("credentials", "regions", "agencies", "sites", "devices", "links", "prefixes")
@@ -62,21 +63,21 @@ SPLIT_HINT = "split it (importing is idempotent, so the parts can be imported on
 CREDENTIAL_NAME_PATTERN = r"^[-a-zA-Z0-9_]+\Z"  # Credential.name is a Django SlugField
 
 
-class ImportFailed(Exception):
-    """The file was not imported; `errors` name the file, line and field of every problem."""
+class ImportFailed(OneNetError):
+    """The file was not imported; `errors` (also the error's details) name the file, line and field of every
+    problem."""
 
-    code = "INVENTORY_INVALID"
+    kind = "INVENTORY_INVALID"
 
     def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__(f"{self.code}: nothing was imported; fix these {len(errors)} problem(s):\n"
-                         + "\n".join(errors))
+        super().__init__(self.kind, f"nothing was imported; fix these {len(errors)} problem(s):\n" + "\n".join(errors))
+        self.errors = self.details = errors
 
 
 class InventoryTooLarge(ImportFailed):
     """The file is past one of the bounds above; nothing was imported."""
 
-    code = "INVENTORY_TOO_LARGE"
+    kind = "INVENTORY_TOO_LARGE"
 
 
 @dataclass

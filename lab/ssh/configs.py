@@ -39,7 +39,6 @@ FAULT_RULES = {
     "rogue-exit": ["egress.no-rogue-default-route", "egress.no-rogue-nat"],
     "no-smb-block": ["egress.smb-blocked"],
 }
-STYLE = {"huawei_vrp": "huawei", "hp_comware": "comware", "cisco_ios": "cisco", "ruijie_os": "cisco"}
 
 
 def expected_faults(topology: Topology) -> list[dict]:

@@ -5,6 +5,10 @@ host key shared by every device and kept under the state directory so reconnects
 is a PTY shell (what netmiko opens) or a single exec command.  The vendor CLI echoes what is typed, answers
 each line and prints the prompt; device state (running config, commits, saved config, flash files) lives in
 memory for the life of the process and is created on a device's first login.
+
+Rollback timers of unconfirmed changes (VRP8 `commit trial`, Comware `configuration commit delay`, IOS
+`configure terminal revert timer`) run on this process's event loop, so they fire with no session open;
+`timer_scale` multiplies their durations (`python -m lab.ssh --timer-scale 0.05` in the tests).
 """
 
 from __future__ import annotations
@@ -45,17 +49,25 @@ def host_key(state_dir: Path | str | None = None) -> asyncssh.SSHKey:
 class Lab:
     """Device states by name, created lazily."""
 
-    def __init__(self, topology: Topology):
+    def __init__(self, topology: Topology, timer_scale: float = 1.0):
+        if not timer_scale > 0:
+            raise ValueError(f"timer_scale must be a positive number, not {timer_scale!r}")
         self.topology = topology
         self.index = LabIndex.build(topology)
+        self.timer_scale = timer_scale
         self.states: dict[str, DeviceState] = {}
         self.connections: set = set()
 
     def state(self, name: str) -> DeviceState:
         state = self.states.get(name)
         if state is None:
-            state = self.states[name] = DeviceState(self.index.devices[name], self.index)
+            state = self.states[name] = DeviceState(self.index.devices[name], self.index,
+                                                    timer_scale=self.timer_scale)
         return state
+
+    def cancel_timers(self) -> None:
+        for state in self.states.values():
+            state.cancel_timers()
 
 
 class DeviceSession(asyncssh.SSHServerSession):
@@ -132,7 +144,7 @@ class DeviceSession(asyncssh.SSHServerSession):
                 self._write("\n" + self.cli.prompt())
             elif char == "\x1a":  # Ctrl-Z: back to the top (user/privileged) view
                 self.buffer = ""
-                self._write("\n" + self.cli.respond("return" if self.cli.style != "cisco" else "end"))
+                self._write("\n" + self.cli.respond(self.cli.platform.grammar.trailer))
             elif char >= " " or char == "\t":
                 self.buffer += char
                 self._write(char)
@@ -175,10 +187,10 @@ class DeviceServer(asyncssh.SSHServer):
 
 
 async def start(topology: Topology, port: int = 22, shard: int = 0, shards: int = 1,
-                state_dir: Path | str | None = None, lab: Lab | None = None) -> list:
+                state_dir: Path | str | None = None, lab: Lab | None = None, timer_scale: float = 1.0) -> list:
     """Start the listeners of this shard's devices (index % shards == shard); returns the servers."""
     key = host_key(state_dir)
-    lab = lab or Lab(topology)
+    lab = lab or Lab(topology, timer_scale)
     servers = []
     for number, device in enumerate(topology.devices):
         if number % shards != shard or device.status != "active":
@@ -195,9 +207,9 @@ async def start(topology: Topology, port: int = 22, shard: int = 0, shards: int 
 
 
 async def serve(topology: Topology, port: int = 22, shard: int = 0, shards: int = 1,
-                state_dir: Path | str | None = None) -> None:
-    """Serve this shard's devices until cancelled or SIGTERM/SIGINT."""
-    lab = Lab(topology)
+                state_dir: Path | str | None = None, timer_scale: float = 1.0) -> None:
+    """Serve this shard's devices until cancelled or SIGTERM/SIGINT (rollback timers scaled by `timer_scale`)."""
+    lab = Lab(topology, timer_scale)
     servers = await start(topology, port, shard, shards, state_dir, lab=lab)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -209,6 +221,7 @@ async def serve(topology: Topology, port: int = 22, shard: int = 0, shards: int 
     try:
         await stop.wait()
     finally:
+        lab.cancel_timers()
         for server in servers:
             server.close()
         for conn in list(lab.connections):

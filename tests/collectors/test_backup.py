@@ -9,12 +9,13 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from collectors.drivers import driver_for
-from collectors.drivers.base import ConnectionInfo, normalise_mac
+import platforms
 from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
 from collectors.services.backup import backup_devices
 from inventory.models import Credential, Device, Interface
 from lab.ssh.configs import is_two_stage
+from platforms import ConnectionInfo
+from platforms.driver import normalise_mac
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def change_description(device: Device, interface: str, description: str | None, 
     credential = device.ssh_credential
     info = ConnectionInfo(device.address, device.ssh_port, credential.username, credential.secret, device.name)
     line = f"description {description}" if description else "undo description"
-    with driver_for(device.platform)(info) as driver:
+    with platforms.open_driver(device.platform, info) as driver:
         for command in ["system-view", f"interface {interface}", line] + (["commit"] if two_stage else []):
             output = driver.session.send_command(command, expect_string=r"\]\s*$")
             assert "Error" not in output, (command, output)
@@ -124,8 +125,8 @@ def test_table_interface_names_are_inventory_interface_names(backed_up):
     assert arp <= names, sorted(arp - names)[:5]
     assert mac <= names, sorted(mac - names)[:5]
     assert lldp <= names, sorted(lldp - names)[:5]
-    platforms = set(ArpEntry.objects.values_list("device__platform", flat=True))
-    assert platforms == {"huawei_vrp", "hp_comware", "cisco_ios", "ruijie_os"}
+    seen = set(ArpEntry.objects.values_list("device__platform", flat=True))
+    assert seen == {"huawei_vrp", "hp_comware", "cisco_ios", "ruijie_os"}
 
 
 def test_lldp_neighbours_match_the_topology_links(backed_up):
@@ -187,4 +188,4 @@ def test_unknown_platform_fails_the_device_with_a_stable_code(backed_up):
     result = backup_devices(device_name=device.name, with_tables=False)
     assert result["devices"][0]["code"] == "PLATFORM_UNKNOWN"
     with pytest.raises(Exception, match="PLATFORM_UNKNOWN"):
-        driver_for("junos")
+        platforms.driver_for("junos")

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from collectors.drivers import driver_for
+import platforms
 from collectors.models import ConfigVersion
 from inventory.models import Device
 
@@ -60,7 +60,7 @@ LINES = [
 
 @pytest.mark.parametrize("platform, line, secret", LINES, ids=[f"{p}:{line.strip()[:40]}" for p, line, _ in LINES])
 def test_each_platform_masks_its_secrets_and_nothing_else(platform, line, secret):
-    masked = driver_for(platform).mask_secrets(line)
+    masked = platforms.get(platform).mask_secrets(line)
     if secret is None:
         assert masked == line
     else:
@@ -69,12 +69,12 @@ def test_each_platform_masks_its_secrets_and_nothing_else(platform, line, secret
 
 def test_a_secret_in_a_server_block_is_masked_and_a_key_chain_id_is_not():
     config = "tacacs server TAC1\n address ipv4 10.0.0.5\n key Plain-Tacacs-Key\nkey chain EIGRP\n key 1\n"
-    masked = driver_for("cisco_ios").mask_secrets(config)
+    masked = platforms.get("cisco_ios").mask_secrets(config)
     assert "Plain-Tacacs-Key" not in masked and "\n key 1\n" in masked
 
 
 def test_the_same_secret_gives_the_same_hash_and_another_secret_another():
-    mask = driver_for("cisco_ios").mask_secrets
+    mask = platforms.get("cisco_ios").mask_secrets
     assert mask("snmp-server community alpha RO") == mask("snmp-server community alpha RO")
     assert mask("snmp-server community alpha RO") != mask("snmp-server community bravo RO")
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from collectors.models import BackupState, DeviceState
 from collectors.services.backup import backup_devices
 from inventory.models import Device, HostKeySource, SshHostKey
-from inventory.sshkeys import fingerprint, key_line
+from platforms.hostkeys import fingerprint, key_line
 from threat.services.enrichment import read_site_tables
 from web.models import SecurityEvent
 

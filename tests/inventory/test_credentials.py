@@ -33,6 +33,9 @@ def _key_id_with(secret_key: str, var_dir: Path) -> str:
     env.update(ONENET_SECRET_KEY=secret_key, ONENET_VAR_DIR=str(var_dir))
     code = ("from django.conf import settings; import hashlib; "
             "print(hashlib.sha256(settings.CREDENTIAL_KEY).hexdigest())")
+    init = subprocess.run([sys.executable, "manage.py", "init"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert init.returncode == 0, init.stderr[-800:]
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-800:]

@@ -91,6 +91,7 @@ class LabRun:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     lab_run = LabRun(tmp_path_factory.mktemp("lab-var"))
+    assert lab_run.manage("init").returncode == 0  # var/ and its keys, as ./onenet setup makes them
     migrate = lab_run.manage("migrate", "-v0")
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     assert (lab_run.var_dir / "onenet.sqlite3").exists()  # the subprocess used its own SQLite file

@@ -11,9 +11,8 @@ import pytest
 from netmiko import ConnectHandler, NetmikoAuthenticationException
 from ntc_templates.parse import parse_output
 
-from lab.ssh.cli.base import expand
+import platforms
 from lab.ssh.configs import LabIndex, expected_faults, generate_config
-from lab.ssh.runningconfig import RunningConfig
 from lab.ssh.server import host_key, serve
 from lab.topology import SSH_PASSWORD, SSH_USERNAME, generate
 
@@ -22,7 +21,6 @@ ADDRESS_BASE = "127.78.0.1"
 DRIVER = {"huawei_vrp": "huawei", "hp_comware": "hp_comware", "cisco_ios": "cisco_ios", "ruijie_os": "ruijie_os"}
 SHOW_CONFIG = {"huawei_vrp": "display current-configuration", "hp_comware": "display current-configuration",
                "cisco_ios": "show running-config", "ruijie_os": "show running-config"}
-STYLE = {"huawei_vrp": "huawei", "hp_comware": "comware", "cisco_ios": "cisco", "ruijie_os": "cisco"}
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +107,7 @@ def test_stock_netmiko_driver_logs_in_and_reads_the_config(lab, platform):
     device = pick(lab, platform, switch=False)
     with connect(device) as conn:
         config = conn.send_command(SHOW_CONFIG[platform])
-        version = conn.send_command("show version" if STYLE[platform] == "cisco" else "display version")
+        version = conn.send_command(platforms.driver_for(platform).version_command)
     assert device.name in config
     hostname_line = "sysname " if platform in ("huawei_vrp", "hp_comware") else "hostname "
     assert f"{hostname_line}{device.name}" in config
@@ -228,7 +226,7 @@ def test_access_switch_mac_table_shows_a_host_on_its_port(lab, session, platform
     ports = {_mac(row[mac_key]): row[port_key] for row in rows}
     port = ports[_mac(host.mac)]
     port = port[0] if isinstance(port, list) else port
-    assert expand(port, STYLE[platform]) == host.port
+    assert platforms.get(platform).expand_interface(port) == host.port
 
 
 LLDP = {"huawei_vrp": ("display lldp neighbor", "neighbor_name", "local_interface"),
@@ -243,7 +241,7 @@ def test_lldp_neighbours_parse_and_match_the_topology_links(lab, session, platfo
     command, name_key, local_key = LLDP[platform]
     output = session(device).send_command(command)
     rows = parse_output(platform=platform, command=command, data=output)
-    seen = {(expand(row[local_key], STYLE[platform]), row[name_key]) for row in rows}
+    seen = {(platforms.get(platform).expand_interface(row[local_key]), row[name_key]) for row in rows}
     expected = set()
     for link in lab.links:
         if link.a_device == device.name:
@@ -264,8 +262,9 @@ def test_host_key_is_kept_across_restarts(tmp_path):
 
 
 def test_undo_and_no_remove_lines_and_sections():
-    config = RunningConfig.parse("sysname a\n#\ninterface GigabitEthernet0/0/1\n description x\n"
-                                 " ip address 10.0.0.1 255.255.255.0\n#\nacl number 3000\n rule 5 deny ip\n", "huawei")
+    config = platforms.get("huawei_vrp").parse("sysname a\n#\ninterface GigabitEthernet0/0/1\n description x\n"
+                                               " ip address 10.0.0.1 255.255.255.0\n#\nacl number 3000\n"
+                                               " rule 5 deny ip\n")
     interface = config.section("interface GigabitEthernet0/0/1")
     config.apply("description y", interface)
     config.remove("ip address", interface)
@@ -294,7 +293,7 @@ def test_generated_configs_carry_the_baseline_and_the_planted_faults():
     assert "nat outbound 3001" in config
     for device in topology.devices:
         text = generate_config(device, index)
-        RunningConfig.parse(text, STYLE[device.platform])
+        platforms.get(device.platform).parse(text)
         if "telnet-vty" in device.faults:
             assert "telnet" in text
         if "no-ntp" in device.faults:

@@ -2,13 +2,14 @@
 
 import pytest
 
+import platforms
 from collectors.models import ConfigVersion
 from collectors.services.backup import backup_devices
 from inventory.models import Device
 from threat.models import Alert, ContainmentProposal
 from threat.services import ThreatError
 from threat.services.alerts import ingest_alerts
-from threat.services.containment import INTERFACE_NAME, apply_to_config, propose, render
+from threat.services.containment import INTERFACE_NAME, propose
 
 pytestmark = pytest.mark.django_db
 
@@ -97,22 +98,23 @@ def test_an_unknown_containment_kind_is_refused(demo_inventory):
 
 
 def test_the_acl_number_avoids_acls_already_on_the_switch():
-    config = "acl number 3900\n rule 5 deny ip\n#\nacl number 3901\n#\nreturn\n"
-    from threat.services.containment import free_acl_number
-
-    assert free_acl_number(config) == 3902
-    globals_, subs = render("huawei_vrp", "acl-block-host", "GE0/0/1", "2001:db8::7", 3902)
-    assert globals_[0] == "acl ipv6 number 3902" and "2001:db8::7/128" in globals_[1]
+    vrp = platforms.get("huawei_vrp")
+    tree = vrp.parse("acl number 3900\n rule 5 deny ip\n#\nacl number 3901\n#\nreturn\n")
+    assert vrp.acl_for(tree, "ONENET-CONTAIN-1") == "3902"
+    lines = vrp.render_host_block("GE0/0/1", "2001:db8::7", "3902")
+    assert lines[0] == "acl ipv6 number 3902" and "2001:db8::7/128" in lines[1]
+    assert platforms.get("cisco_ios").acl_for(tree, "ONENET-CONTAIN-1") == "ONENET-CONTAIN-1"  # named ACLs
 
 
 def test_applying_to_a_config_adds_the_lines_inside_the_interface_block():
+    vrp = platforms.get("huawei_vrp")
     config = ("sysname sw\n#\ninterface GigabitEthernet0/0/2\n description pc\n#\n"
               "interface GigabitEthernet0/0/3\n#\nreturn\n")
-    after = apply_to_config(config, "huawei_vrp", "GigabitEthernet0/0/2", [], ["shutdown"])
+    after = vrp.parse(config).apply_lines(vrp.render_port_shutdown("GigabitEthernet0/0/2")).render()
     assert "interface GigabitEthernet0/0/2\n description pc\n shutdown\n#\ninterface GigabitEthernet0/0/3" in after
-    after = apply_to_config(config, "huawei_vrp", "GigabitEthernet0/0/2", ["acl number 3900", " rule 5 deny ip"],
-                            ["traffic-filter inbound acl 3900"])
-    assert after.endswith("acl number 3900\n rule 5 deny ip\n#\nreturn\n")
+    after = vrp.parse(config).apply_lines(vrp.render_host_block("GigabitEthernet0/0/2", "10.1.1.1", "3900")).render()
+    assert after.endswith("acl number 3900\n rule 5 deny ip source 10.1.1.1 0\n rule 10 permit ip\n#\nreturn")
+    assert " traffic-filter inbound acl 3900" in after
 
 
 @pytest.mark.lab

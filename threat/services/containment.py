@@ -14,6 +14,7 @@ import re
 
 from django.db import transaction
 
+import platforms
 from collectors.models import ConfigVersion
 from threat.choices import ContainmentKind, EventKind, ProposalStatus
 from threat.models import Alert, AlertEvent, ContainmentProposal
@@ -21,9 +22,6 @@ from threat.services import ThreatError
 
 # "GigabitEthernet0/0/5", "Ten-GigabitEthernet1/0/49", "Gi0/2", "Eth-Trunk1", "Port-channel1.100"
 INTERFACE_NAME = re.compile(r"^[A-Za-z][A-Za-z\-]{0,40} ?[0-9]{1,4}(?:/[0-9]{1,4}){0,3}(?:\.[0-9]{1,5})?$")
-ACL_NUMBERS = range(3900, 4000)  # advanced ACLs on VRP and Comware
-BLOCK_END = {"huawei_vrp": "#", "hp_comware": "#", "cisco_ios": "!", "ruijie_os": "!"}
-TRAILER = {"huawei_vrp": "return", "hp_comware": "return", "cisco_ios": "end", "ruijie_os": "end"}
 
 
 def valid_interface(device, name: str) -> str:
@@ -44,74 +42,14 @@ def valid_host(address: str) -> str:
         raise ThreatError("THREAT_BAD_ADDRESS", f"{address!r} is not an IP address.") from None
 
 
-def free_acl_number(config: str) -> int:
-    used = {int(n) for n in re.findall(r"^\s*acl (?:number |advanced )?(\d+)", config, re.MULTILINE)}
-    for number in ACL_NUMBERS:
-        if number not in used:
-            return number
-    raise ThreatError("THREAT_NO_FREE_ACL", "ACLs 3900-3999 are all used on this switch; free one first.")
-
-
-def render(platform: str, kind: str, port: str, host: str, acl: str | int) -> tuple[list[str], list[str]]:
-    """(global lines, interface sub-lines) for one platform; the interface line itself is added by the caller."""
-    is_v6 = ipaddress.ip_address(host).version == 6
+def render(platform, kind: str, tree, port: str, host: str, label: str) -> list[str]:
+    """The config-file lines of a containment on the switch's platform (an ACL takes a free number or a name)."""
     if kind == ContainmentKind.SHUTDOWN_PORT:
-        return [], ["shutdown"]
-    if kind != ContainmentKind.ACL_BLOCK_HOST:
-        raise ThreatError("THREAT_CONTAINMENT_UNKNOWN", f"{kind!r} is not a containment kind; use "
-                                                        f"{' or '.join(ContainmentKind.values)}.")
-    if platform == "huawei_vrp":
-        if is_v6:
-            return ([f"acl ipv6 number {acl}", f" rule 5 deny ipv6 source {host}/128", " rule 10 permit ipv6"],
-                    [f"traffic-filter inbound ipv6 acl {acl}"])
-        return ([f"acl number {acl}", f" rule 5 deny ip source {host} 0", " rule 10 permit ip"],
-                [f"traffic-filter inbound acl {acl}"])
-    if platform == "hp_comware":
-        if is_v6:
-            return ([f"acl ipv6 advanced {acl}", f" rule 5 deny ipv6 source {host} 128", " rule 10 permit ipv6"],
-                    [f"packet-filter ipv6 {acl} inbound"])
-        return ([f"acl advanced {acl}", f" rule 5 deny ip source {host} 0", " rule 10 permit ip"],
-                [f"packet-filter {acl} inbound"])
-    if platform in ("cisco_ios", "ruijie_os"):
-        if is_v6:
-            return ([f"ipv6 access-list {acl}", f" deny ipv6 host {host} any", " permit ipv6 any any"],
-                    [f"ipv6 traffic-filter {acl} in"])
-        return ([f"ip access-list extended {acl}", f" deny ip host {host} any", " permit ip any any"],
-                [f"ip access-group {acl} in"])
-    raise ThreatError("THREAT_PLATFORM_UNKNOWN", f"no containment rendering for platform {platform!r}.")
-
-
-def apply_to_config(config: str, platform: str, port: str, global_lines: list[str], sub_lines: list[str]) -> str:
-    """The config as it would read after the change: ACL blocks before the trailer, sub-lines in the block."""
-    lines = config.rstrip("\n").split("\n") if config.strip() else []
-    header = f"interface {port}"
-    end_mark = BLOCK_END.get(platform, "!")
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == header and not line.startswith(" "))
-    except StopIteration:
-        start = None
-    if start is None:
-        block = [header] + [f" {s}" for s in sub_lines] + [end_mark]
-        insert_at = _trailer_index(lines, platform)
-        lines[insert_at:insert_at] = block
-    else:
-        end = start + 1
-        while end < len(lines) and lines[end].startswith(" "):
-            end += 1
-        existing = {line.strip() for line in lines[start + 1:end]}
-        lines[end:end] = [f" {s}" for s in sub_lines if s not in existing]
-    if global_lines:
-        insert_at = _trailer_index(lines, platform)
-        lines[insert_at:insert_at] = global_lines + [end_mark]
-    return "\n".join(lines) + "\n"
-
-
-def _trailer_index(lines: list[str], platform: str) -> int:
-    trailer = TRAILER.get(platform)
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].strip() == trailer:
-            return index
-    return len(lines)
+        return platform.render_port_shutdown(port)
+    if kind == ContainmentKind.ACL_BLOCK_HOST:
+        return platform.render_host_block(port, host, platform.acl_for(tree, label))
+    raise ThreatError("THREAT_CONTAINMENT_UNKNOWN", f"{kind!r} is not a containment kind; use "
+                                                    f"{' or '.join(ContainmentKind.values)}.")
 
 
 def propose(alert: Alert, kind: str, user=None) -> ContainmentProposal:
@@ -122,19 +60,18 @@ def propose(alert: Alert, kind: str, user=None) -> ContainmentProposal:
     device = alert.switch
     port = valid_interface(device, alert.switch_port)
     host = valid_host(alert.src)
+    platform = platforms.get(device.platform)
     latest = ConfigVersion.objects.filter(device=device).order_by("-fetched_at", "-pk").first()
-    current = latest.text if latest else ""
-    acl = free_acl_number(current)
-    if device.platform in ("cisco_ios", "ruijie_os"):
-        acl = f"ONENET-CONTAIN-{alert.pk}"
-    global_lines, sub_lines = render(device.platform, kind, port, host, acl)
-    lines = global_lines + [f"interface {port}"] + [f" {s}" for s in sub_lines]
+    tree = platform.parse(latest.text if latest else "")
+    lines = render(platform, kind, tree, port, host, f"ONENET-CONTAIN-{alert.pk}")
     diff = ""
     if latest is not None:
-        candidate = apply_to_config(current, device.platform, port, global_lines, sub_lines)
-        diff = "\n".join(difflib.unified_diff(current.splitlines(), candidate.splitlines(),
+        # What the switch's config would read after the change, as its own backup shows it.
+        before = tree.render().splitlines()
+        after = tree.copy().apply_lines(lines).render().splitlines()
+        diff = "\n".join(difflib.unified_diff(before, after, lineterm="",
                                               fromfile=f"{device.name} (backup {latest.fetched_at:%Y-%m-%d %H:%M})",
-                                              tofile=f"{device.name} (proposed)", lineterm=""))
+                                              tofile=f"{device.name} (proposed)"))
     with transaction.atomic():
         proposal = ContainmentProposal.objects.create(alert=alert, device=device, port=port, kind=kind, lines=lines,
                                                       diff=diff, status=ProposalStatus.PROPOSED, created_by=user)

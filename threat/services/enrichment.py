@@ -1,7 +1,7 @@
 """Where an alert's source host is: prefix → region, agency, site; ARP → MAC; MAC table → switch and port.
 
 The collectors' tables (ArpEntry, MacEntry, filled by `manage.py backup`) answer first. When they do not know
-the host yet, the devices of the host's site are asked over SSH through `collectors.drivers` (the gateway's
+the host yet, the devices of the host's site are asked over SSH through their platform's driver (the gateway's
 ARP table, the access switches' MAC tables) and what they show is stored, as a backup would.
 """
 
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 
 from django.db import close_old_connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+import platforms
 from collectors.models import ArpEntry, MacEntry
 from inventory.choices import DeviceStatus
 from inventory.models import Device, Interface, Prefix, Region
+from platforms import DriverError
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +41,16 @@ def locate_prefix(address: str):
     return region, agency, site
 
 
-# How devices shorten interface names in MAC tables (Huawei "GE0/0/4", Cisco "Gi0/2", Comware "GE1/0/2").
-ABBREVIATIONS = {"ge": "GigabitEthernet", "gi": "GigabitEthernet", "xge": "XGigabitEthernet",
-                 "te": "TenGigabitEthernet", "fa": "FastEthernet", "eth": "Ethernet", "fe": "FastEthernet",
-                 "xg": "Ten-GigabitEthernet", "mge": "MultiGE", "10ge": "10GE", "po": "Port-channel",
-                 "bagg": "Bridge-Aggregation"}
-
-
-def canonical_port(device_id: int, name: str) -> str:
-    """The inventory's name for a port a device showed in a table (expanding its abbreviation)."""
-    names = set(Interface.objects.filter(device_id=device_id).values_list("name", flat=True))
+def canonical_port(device: Device, name: str) -> str:
+    """The inventory's name for a port a device showed in a table (its platform's abbreviation expanded)."""
+    names = set(Interface.objects.filter(device_id=device.pk).values_list("name", flat=True))
     if not names or name in names:
         return name
+    expanded = platforms.get(device.platform).expand_interface(name)
+    if expanded in names:
+        return expanded
     head = next((i for i, ch in enumerate(name) if ch.isdigit()), len(name))
     alpha, number = name[:head], name[head:]
-    expanded = ABBREVIATIONS.get(alpha.lower())
-    if expanded and expanded + number in names:
-        return expanded + number
     matches = [n for n in names if n.endswith(number) and n[: len(n) - len(number)].lower().startswith(alpha.lower())
                and not n[len(n) - len(number) - 1].isdigit()]
     return matches[0] if len(matches) == 1 else name
@@ -87,14 +81,13 @@ def host_port_from_tables(address: str) -> dict | None:
                 entry.device.role != "access")
 
     for entry in entries:
-        entry.raw_port, entry.port = entry.port, canonical_port(entry.device_id, entry.port)
+        entry.raw_port, entry.port = entry.port, canonical_port(entry.device, entry.port)
     best = min(entries, key=rank)
     return {"mac": arp.mac, "switch": best.device, "port": best.port}
 
 
 def read_site_tables(site_id: int) -> int:
     """Read ARP and MAC tables over SSH from the active devices of one site and store them; returns devices read."""
-    from collectors.drivers import DriverError, driver_for
     from collectors.services.hostkeys import after_session, connection_info
 
     devices = list(Device.objects.filter(site_id=site_id, status=DeviceStatus.ACTIVE, ssh_credential__isnull=False)
@@ -102,10 +95,8 @@ def read_site_tables(site_id: int) -> int:
     read = 0
     for device in devices:
         try:
-            with driver_for(device.platform)(connection_info(device)) as driver:
-                arp, macs = driver.get_arp(), driver.get_mac_table()
-                if not arp:
-                    arp = arp_from_text(driver.run(driver.arp_command))
+            with platforms.open_driver(device.platform, connection_info(device)) as driver:
+                arp, macs = driver.get_arp_table(), driver.get_mac_address_table()
             after_session(device, driver.host_key, driver.host_key_first_use, None)
         except DriverError as error:
             log.warning("locating: %s: %s", device.name, error)
@@ -123,29 +114,11 @@ def read_site_tables(site_id: int) -> int:
                                               if _is_ip(r["ip"])], ignore_conflicts=True)
             if macs:
                 MacEntry.objects.filter(device=device).delete()
-                MacEntry.objects.bulk_create([MacEntry(device=device, mac=r["mac"], vlan=r["vlan"],
-                                                       port=r["port"][:64], seen_at=now) for r in macs],
+                MacEntry.objects.bulk_create([MacEntry(device=device, mac=r["mac"], vlan=r["vlan"] or None,
+                                                       port=r["interface"][:64], seen_at=now) for r in macs],
                                              ignore_conflicts=True)
         read += 1
     return read
-
-
-ARP_LINE = re.compile(
-    r"^\s*(?:Internet\s+)?(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\s+(?:\S+\s+)?"
-    r"(?P<mac>[0-9a-fA-F]{4}[.-][0-9a-fA-F]{4}[.-][0-9a-fA-F]{4}|(?:[0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})\s"
-    r".*?(?<!\S)(?P<interface>[A-Za-z]{2}[A-Za-z\-]*\d[\w/.:\-]*)")
-
-
-def arp_from_text(output: str) -> list[dict]:
-    """Rows of an ARP table when the driver's template did not parse it (seen with VRP's `display arp`)."""
-    from collectors.drivers.base import normalise_mac
-
-    rows = []
-    for line in output.splitlines():
-        match = ARP_LINE.match(line)
-        if match and _is_ip(match["ip"]):
-            rows.append({"ip": match["ip"], "mac": normalise_mac(match["mac"]), "interface": match["interface"]})
-    return rows
 
 
 def _is_ip(value) -> bool:

@@ -5,7 +5,8 @@ The filter is DESIGN's `tcp port 445 or tcp port 139 or udp port 53 or udp port 
 here as classic BPF (no tcpdump/libpcap needed at run time): IPv4 (first fragments only) and IPv6 (no extension
 headers) on Ethernet, either port. The kernel drops everything else, so the sensor sees only SMB, NetBIOS and DNS.
 
-Replaying a capture onto an interface (tests, the lab) lives in lab.live; `replay` is re-exported here.
+The sensor only listens. Replaying a capture onto an interface is the lab's (lab.live.replay); production code
+never imports the lab.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-
-from lab.live import replay  # noqa: F401  (one copy, in the lab)
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,12 @@ def _exit_on_sigterm(signum, frame):
 
 
 class Command(OneNetCommand):
-    help = "SNMP poll cycle over the inventory (every active device, or one with --device)."
+    help = ("SNMP poll cycle over the inventory (every active device, or one with --device); --every SECONDS keeps "
+            "polling, and with --json prints one JSON document per cycle, one per line (NDJSON).")
+    # `poll --every S --json`: one line per cycle, flushed when the cycle ends: its figures plus "cycle" (1, 2, …),
+    # or {"error": …} for a cycle refused because another one polls the same devices (the loop goes on). A single
+    # cycle (the default, --once) prints one document, like every command.
+    streams_ndjson = True
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -41,17 +46,24 @@ class Command(OneNetCommand):
     def _cycles(self, options, looping: bool):
         from collectors.services.polling import poll_cycle
 
+        cycle = 0
         while True:
+            cycle += 1
             result = poll_cycle(device_name=options.get("device"))
             if result.get("refused") and not looping:
                 self.fail(options, result["refused"], result["message"])
             if result.get("refused"):
                 self.stderr.write(f"{result['refused']}: {result['message']}")
+                if options.get("json"):
+                    self.write_json({"error": {"code": result["refused"], "message": result["message"],
+                                               "details": []}, "cycle": cycle})
             else:
-                self.emit(options, result, f"polled {result['devices_polled']} devices "
-                                           f"({result['devices_failed']} failed), {result['interfaces']} "
-                                           f"interfaces, {result['samples_written']} samples in {result['seconds']} s")
+                self.emit(options, {**result, "cycle": cycle} if looping else result,
+                          f"polled {result['devices_polled']} devices ({result['devices_failed']} failed), "
+                          f"{result['interfaces']} interfaces, {result['samples_written']} samples in "
+                          f"{result['seconds']} s")
             if not looping:
                 return
-            self.stdout.write("")
+            if not options.get("json"):
+                self.stdout.write("")  # a blank line between the cycles a person reads; NDJSON has none
             time.sleep(options["every"])

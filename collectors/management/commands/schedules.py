@@ -7,13 +7,16 @@ class Command(OneNetCommand):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("--run-now", action="store_true", help="also send every poll and backup task once now")
-        parser.add_argument("--queues", action="store_true", help="only print the queue names, comma-separated")
+        parser.add_argument("--queues", action="store_true",
+                            help="only print the queue names: comma-separated for `celery worker -Q` (./onenet "
+                                 "reads that line), or {\"queues\": [...]} with --json")
 
     def handle(self, *args, **options):
         from collectors.services.schedules import install_schedules, queue_names, run_now
 
         if options["queues"]:
-            self.stdout.write(",".join(queue_names()))
+            queues = queue_names()
+            self.emit(options, {"queues": queues}, ",".join(queues))
             return
         result = install_schedules()
         if options["run_now"]:

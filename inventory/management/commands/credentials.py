@@ -24,13 +24,22 @@ class Command(OneNetCommand):
 
     def handle(self, *args, **options):
         from inventory.services.credentials import CredentialKeyError, rotate_credential_key, unreadable_credentials
+        from web.config import CredentialKeyMissing, configured_credential_key
 
+        try:  # both need the configured key: the one to check with, or the one to rotate from
+            configured_credential_key()
+        except CredentialKeyMissing as error:
+            self.fail(options, error.code, error.message)
         if options["subcommand"] == "check":
             bad = unreadable_credentials()
-            self.emit(options, {"unreadable": bad}, "\n".join(bad) or "every credential can be decrypted")
             if bad:
-                self.fail({}, "CREDENTIAL_UNREADABLE", f"{len(bad)} credential(s) cannot be decrypted with "
-                          "ONENET_CREDENTIAL_KEY; enter their secrets again, or rotate from the old key.")
+                message = (f"{len(bad)} credential(s) cannot be decrypted with ONENET_CREDENTIAL_KEY; enter their "
+                           "secrets again, or rotate from the old key.")
+                # One document: the names, and the error that makes the exit status 1.
+                self.emit(options, {"unreadable": bad, "error": {"code": "CREDENTIAL_UNREADABLE", "message": message,
+                                                                 "details": bad}}, "\n".join(bad))
+                self.fail({}, "CREDENTIAL_UNREADABLE", message)
+            self.emit(options, {"unreadable": bad}, "every credential can be decrypted")
             return
         try:
             new_key = self._key(options["new_key_file"], "--new-key-file")

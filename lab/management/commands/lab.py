@@ -54,7 +54,7 @@ class Command(OneNetCommand):
         try:
             result = up(options["scale"], options["seed"], load_inventory=not options["no_inventory"])
         except LabError as error:
-            self.fail(options, error.code, str(error).split(": ", 1)[1])
+            self.fail(options, error.code, error.message)
         running = sum(d["running"] for d in result["devices"])
         verb = "started" if result["started"] else "already running"
         self.emit(options, result, f"lab {options['scale']} {verb}: {running}/{len(result['devices'])} devices "
@@ -101,12 +101,12 @@ class Command(OneNetCommand):
         try:
             made = live.create(iface)
         except live.LiveError as error:
-            self.fail(options, error.code, str(error).split(": ", 1)[1])
+            self.fail(options, error.code, error.message)
         started = time.monotonic()
         try:
             sent = live.inject(iface, options["out"], speed=options["speed"])
         except live.LiveError as error:
-            self.fail(options, error.code, str(error).split(": ", 1)[1])
+            self.fail(options, error.code, error.message)
         finally:  # an error or Ctrl-C too: nothing is left behind unless asked
             if not options["keep"]:
                 live.delete(iface)
@@ -115,20 +115,52 @@ class Command(OneNetCommand):
                 "seconds": seconds, "speed": options["speed"], "kept": options["keep"]}
 
     def handle_snmp_serve(self, options):
-        """Runs in the foreground until Ctrl-C, like snmpsim's responder."""
+        """Runs in the foreground until Ctrl-C or SIGTERM, like snmpsim's responder.
+
+        With --json: one document once every socket is bound (what is served where), then nothing more on stdout;
+        the responder's own lines go to stderr. Without: its "ready …" line, then its "stopped …" line."""
+        import signal
         import subprocess
         import sys
+        import threading
 
         missing = [f for f in options["files"] if not Path(f).is_file()]
         if missing:
             self.fail(options, "SNMPREC_MISSING", f"no such recording: {', '.join(missing)}")
-        self.stderr.write(f"serving {len(options['files'])} recording(s) on {options['address']}:{options['port']}; "
+        address, port = options["address"], options["port"]
+        self.stderr.write(f"serving {len(options['files'])} recording(s) on {address}:{port}; "
                           "the community is each file's name without .snmprec")
+        responder = subprocess.Popen([sys.executable, "-m", "lab.snmp", "--snmprec", *options["files"], "--address",
+                                      address, "--port", str(port)], cwd=settings.BASE_DIR, stdout=subprocess.PIPE,
+                                     text=True)
+        # Ctrl-C or SIGTERM is passed on to the responder, which stops and says so; this command relays that last
+        # line and ends when the responder has (a KeyboardInterrupt here could lose the line, or leave it running).
+        forwarded = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                forwarded[sig] = signal.signal(sig, lambda signum, frame: responder.send_signal(signal.SIGTERM))
         try:
-            subprocess.run([sys.executable, "-m", "lab.snmp", "--snmprec", *options["files"], "--address",
-                            options["address"], "--port", str(options["port"])], cwd=settings.BASE_DIR, check=False)
-        except KeyboardInterrupt:
-            pass
+            ready = responder.stdout.readline()  # "ready …" once bound; "" when it exited first
+            if not ready.startswith("ready"):
+                if responder.poll() is None:  # it printed something else: not the responder this command knows
+                    responder.terminate()
+                code = responder.wait()
+                self.fail(options, "SNMPREC_SERVE_FAILED", f"the SNMP responder stopped before serving (exit {code}); "
+                                                           "its error is on stderr (a port in use, a bad recording, "
+                                                           "two files with one name).")
+            result = {"serving": True, "address": address, "port": port, "pid": responder.pid,
+                      "recordings": [{"file": str(Path(f).resolve()), "community": Path(f).stem}
+                                     for f in options["files"]]}
+            self.emit(options, result, ready.rstrip("\n"))
+            for line in responder.stdout:  # "stopped after N requests" when it ends
+                (self.stderr if options.get("json") else self.stdout).write(line.rstrip("\n"))
+            responder.wait()
+        finally:
+            for sig, handler in forwarded.items():
+                signal.signal(sig, handler)
+            if responder.poll() is None:
+                responder.terminate()
+                responder.wait()
 
     def handle_inventory(self, options):
         from inventory.services import ImportFailed, import_document

@@ -1,18 +1,34 @@
 """What every vendor CLI shares: the per-device state, command matching, output filters and the
-tables (ARP, MAC, LLDP) derived from the topology."""
+tables (ARP, MAC, LLDP) derived from the topology.
+
+Confirmed changes (VRP8 `commit trial`, Comware `configuration commit delay`, IOS `configure terminal revert
+timer`) share one mechanism here: `DeviceState.start_revert` remembers the configuration to go back to and
+schedules the rollback on the running asyncio loop (`call_later`), so it fires with no session open; any session
+of the device can confirm (`confirm_revert`), roll back at once (`revert_now`) or read the time left.  Every
+duration is multiplied by the lab's `timer_scale` (1.0 real time; tests run at 0.05), and the time left is shown
+in the device's own (nominal) seconds.  The loop runs one command at a time, so a timer never fires in the middle
+of a command; when it fires, the running config is replaced, a commit point recorded, and every open session is
+told (`Cli.running_replaced`) so no session keeps editing a config that no longer exists.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import math
 import re
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lab.ssh.configs import STYLE, LabIndex, generate_config, is_switch, is_two_stage
-from lab.ssh.runningconfig import Node, RunningConfig
+import platforms
+from lab.ssh.configs import LabIndex, generate_config, is_switch, is_two_stage
 from lab.topology import Device
+from platforms.config import ConfigTree, Node
 
+log = logging.getLogger(__name__)
 OUI = {"huawei_vrp": "00e0fc", "hp_comware": "3891d5", "cisco_ios": "a0f849", "ruijie_os": "00d0f8"}
 STARTED = time.time()
 FIRST_COMMIT_ID = 1000000001
@@ -23,9 +39,22 @@ class Commit:
     commit_id: int
     user: str
     when: datetime
-    config: RunningConfig  # the configuration right after this commit
+    config: ConfigTree  # the configuration right after this commit
     label: str = "-"
     comment: str = ""
+
+
+@dataclass(eq=False)
+class PendingRevert:
+    """A change that rolls back by itself unless it is confirmed in time."""
+
+    kind: str  # "trial" (VRP8), "commit-delay" (Comware), "revert-timer" (IOS)
+    before: ConfigTree  # the configuration the rollback goes back to
+    user: str  # who started it (the rollback's commit point is theirs)
+    comment: str  # the comment of the rollback's commit point
+    seconds: int  # the nominal duration as typed (minutes are converted)
+    handle: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 @dataclass
@@ -34,25 +63,27 @@ class DeviceState:
 
     device: Device
     index: LabIndex
-    _running: RunningConfig | None = None
-    saved: RunningConfig | None = None
+    _running: ConfigTree | None = None
+    saved: ConfigTree | None = None
     commits: list[Commit] = field(default_factory=list)
-    files: dict[str, RunningConfig] = field(default_factory=dict)  # flash: files (checkpoints, archives)
+    files: dict[str, ConfigTree] = field(default_factory=dict)  # flash: files (checkpoints, archives)
     changed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     changed_by: str = "onenet"
+    timer_scale: float = 1.0  # multiplies every revert timer's duration (tests run the lab at 0.05)
+    pending: PendingRevert | None = None  # the one unconfirmed change with a rollback timer, if any
+    sessions: weakref.WeakSet = field(default_factory=weakref.WeakSet, repr=False, compare=False)
 
     @property
-    def running(self) -> RunningConfig:
+    def running(self) -> ConfigTree:
         # Configs are built on first use so a few thousand devices start in seconds.
         if self._running is None:
-            style = STYLE[self.device.platform]
-            self._running = RunningConfig.parse(generate_config(self.device, self.index), style)
+            self._running = platforms.get(self.device.platform).parse(generate_config(self.device, self.index))
             self.saved = self._running.copy()
             self.commits.append(Commit(FIRST_COMMIT_ID, "onenet", self.changed_at, self._running.copy(), "initial"))
         return self._running
 
     @running.setter
-    def running(self, config: RunningConfig) -> None:
+    def running(self, config: ConfigTree) -> None:
         self._running = config
         self.changed_at = datetime.now(UTC)
 
@@ -79,6 +110,74 @@ class DeviceState:
         self.changed_by = user
         self.changed_at = commit.when
         return commit
+
+    # -- confirmed changes --------------------------------------------------------------------
+    def start_revert(self, kind: str, seconds: int, before: ConfigTree, user: str, comment: str) -> PendingRevert:
+        """Go back to `before` in `seconds` (nominal; scaled by `timer_scale`) unless confirmed first."""
+        if self.pending is not None:
+            raise RuntimeError(f"{self.device.name}: a {self.pending.kind} rollback is already pending")
+        pending = PendingRevert(kind, before.copy(), user, comment, seconds, loop=asyncio.get_running_loop())
+        self.pending = pending
+        self._schedule(pending, seconds)
+        return pending
+
+    def reset_revert(self, seconds: int) -> PendingRevert | None:
+        """Restart the pending rollback's timer with a new duration (the config to go back to stays)."""
+        pending = self.pending
+        if pending is not None:
+            pending.handle.cancel()
+            pending.seconds = seconds
+            self._schedule(pending, seconds)
+        return pending
+
+    def confirm_revert(self) -> PendingRevert | None:
+        """Keep the change: stop the timer. The pending rollback it cancelled, or None."""
+        pending, self.pending = self.pending, None
+        if pending is not None and pending.handle is not None:
+            pending.handle.cancel()
+        return pending
+
+    def revert_now(self, user: str, comment: str) -> PendingRevert | None:
+        """Roll the pending change back at once. The rollback done, or None if nothing was pending."""
+        pending = self.confirm_revert()
+        if pending is not None:
+            self.replace_running(pending.before, user, comment)
+        return pending
+
+    def revert_seconds_left(self) -> int | None:
+        """Nominal seconds (the device's own, unscaled) until the pending rollback; None if none is pending."""
+        pending = self.pending
+        if pending is None:
+            return None
+        left = max(0.0, pending.handle.when() - pending.loop.time()) / self.timer_scale
+        return min(pending.seconds, math.ceil(left - 1e-6))
+
+    def replace_running(self, config: ConfigTree, user: str, comment: str) -> Commit:
+        """The running config becomes `config`, as a commit point; every open session follows."""
+        self.running = config.copy()
+        commit = self.record_commit(user, "-", comment)
+        for cli in list(self.sessions):
+            cli.running_replaced()
+        return commit
+
+    def _schedule(self, pending: PendingRevert, seconds: int) -> None:
+        pending.handle = pending.loop.call_later(seconds * self.timer_scale, self._revert_due, pending)
+
+    def _revert_due(self, pending: PendingRevert) -> None:
+        if self.pending is not pending:
+            return  # confirmed, reset or rolled back in the meantime
+        self.pending = None
+        try:
+            self.replace_running(pending.before, pending.user, pending.comment)
+        except Exception:  # a timer must not take the lab down
+            log.exception("%s: the %s rollback failed", self.device.name, pending.kind)
+        else:
+            log.info("%s: unconfirmed %s change rolled back", self.device.name, pending.kind)
+
+    def cancel_timers(self) -> None:
+        """Stop the pending timer without rolling back (the lab is shutting down)."""
+        if self.pending is not None and self.pending.handle is not None:
+            self.pending.handle.cancel()
 
     def uptime_seconds(self) -> int:
         offset = int(hashlib.sha256(self.device.name.encode()).hexdigest()[:6], 16) % (90 * 86400)
@@ -198,30 +297,6 @@ def mac_cisco(mac: str) -> str:
     return mac_huawei(mac).replace("-", ".")
 
 
-_ABBREVIATIONS = {
-    "huawei": [("XGigabitEthernet", "XGE"), ("GigabitEthernet", "GE"), ("LoopBack", "Loop"), ("Cellular", "Cellular")],
-    "comware": [("Ten-GigabitEthernet", "XGE"), ("GigabitEthernet", "GE"), ("LoopBack", "Loop")],
-    "cisco": [("TenGigabitEthernet", "Te"), ("GigabitEthernet", "Gi"), ("Loopback", "Lo"),
-              ("FastEthernet", "Fa")],
-}
-
-
-def abbreviate(name: str, style: str) -> str:
-    """Interface name the way the vendor's tables print it (GE0/0/1, GE1/0/1, Gi0/1)."""
-    for long, short in _ABBREVIATIONS[style]:
-        if name.startswith(long):
-            return short + name[len(long):].replace(" ", "")
-    return name
-
-
-def expand(name: str, style: str) -> str:
-    """An abbreviated interface name back to the full name (the inverse of `abbreviate`)."""
-    for long, short in _ABBREVIATIONS[style]:
-        if name.lower().startswith(short.lower()) and name[len(short):len(short) + 1].isdigit():
-            return long + name[len(short):]
-    return name
-
-
 @dataclass
 class ArpEntry:
     ip: str
@@ -294,7 +369,7 @@ def lldp_neighbours(state: DeviceState) -> list[LldpNeighbour]:
     return out
 
 
-def interfaces_of(config: RunningConfig) -> list[Node]:
+def interfaces_of(config: ConfigTree) -> list[Node]:
     return [node for node in config.nodes if node.children is not None and node.text.startswith("interface ")]
 
 
@@ -336,10 +411,15 @@ class Cli:
         self.username = username
         self.closed = False
         self.question = None  # a callable taking the answer, while the device waits for Y/N
+        state.sessions.add(self)  # told when a timer (or another session) replaces the running config
 
     @property
-    def style(self) -> str:
-        return STYLE[self.state.device.platform]
+    def platform(self):
+        return platforms.get(self.state.device.platform)
+
+    def abbreviate(self, name: str) -> str:
+        """An interface name the way this platform's tables print it (GE0/0/1, GE1/0/1, Gi0/1)."""
+        return self.platform.abbreviate_interface(name)
 
     def greeting(self) -> str:
         raise NotImplementedError
@@ -362,9 +442,17 @@ class Cli:
     def execute(self, line: str) -> str:
         raise NotImplementedError
 
+    def running_replaced(self) -> None:
+        """The running config was replaced under this session (a rollback timer fired, or another session rolled
+        back): drop references into the old config."""
+
     def unrecognized(self, line: str, position: int) -> str:
+        return self.caret_error(line, position, self.error_marker)
+
+    def caret_error(self, line: str, position: int, message: str) -> str:
+        """A caret under the token at `position` of the typed line, then the vendor's message."""
         column = len(self.prompt()) + caret_offset(line, position)
-        return " " * column + "^\n" + self.error_marker
+        return " " * column + "^\n" + message
 
     def run_with_pipe(self, line: str, run) -> str:
         command, _, pipe = line.partition("|")

@@ -14,6 +14,26 @@ Save, checkpoints and rollback (the IOS forms):
 - `configure replace flash:NAME force` replaces the running config with the file (the rollback); without
   `force` it asks `Enter Y if you are sure you want to proceed. ? [no]:`.  `nvram:startup-config` is the saved
   config.
+
+Rollback confirmed change (cisco_ios only; Ruijie RGOS has no such feature and answers each of these with
+`% Invalid input detected at '^' marker.`):
+- `configure terminal revert timer MINUTES` (privileged EXEC; 1-120) remembers the running config, starts the
+  timer and enters config mode like `configure terminal`, printing
+  `Rollback Confirmed Change: Backing up current running config to flash:rollback-confirmed-change`,
+  `Rollback Confirmed Change: Rollback scheduled in N minute(s), confirm with configure confirm`, then the usual
+  `Enter configuration commands, ...` line.  MINUTES out of range or not a number: the IOS caret and `% Invalid
+  input detected at '^' marker.`; missing: `% Incomplete command.`; while one is pending: `% Rollback Confirmed
+  Change already pending; use configure confirm or configure revert now` (and config mode is not entered).
+- `configure confirm` (EXEC) keeps the change: the timer stops, nothing is printed; with nothing pending:
+  `% No Rollback Confirmed Change pending`.
+- `configure revert now` (EXEC) rolls back at once (a commit point, comment `configure revert now`) and prints
+  `Rollback Done`; `configure revert timer MINUTES` (1-120) restarts the timer with MINUTES and prints nothing.
+  With nothing pending both print `% No Rollback Confirmed Change pending`.
+- When the timer fires the running config becomes the remembered one (a commit point, comment `rollback confirmed
+  change`, like `configure replace`); a session in a config sub-mode whose section is gone drops to `(config)#`.
+- `show archive config rollback timer`: with a change pending, the lines `Rollback Confirmed Change: pending`,
+  `Timer type: absolute`, `Timer value: N minute(s)`, `Time left: S seconds`, `User: NAME` (S: the device's
+  own seconds, whatever the lab's timer scale); with nothing pending `%No Rollback Confirmed Change pending`.
 """
 
 from __future__ import annotations
@@ -23,7 +43,6 @@ from datetime import datetime
 
 from lab.ssh.cli.base import (
     Cli,
-    abbreviate,
     arp_table,
     bad_position,
     dispatch,
@@ -51,6 +70,8 @@ CONFIG_WORDS = {
 GLOBAL_ONLY = ("hostname ", "ip route ", "snmp-server ", "logging ", "ntp ", "banner ", "username ",
                "access-list ", "enable ", "service ", "aaa ", "clock ", "lldp run", "cdp run", "ip ssh ",
                "ip domain", "ip nat inside source", "ip http")
+REVERT_MINUTES = (1, 120)
+NO_REVERT_PENDING = "% No Rollback Confirmed Change pending"
 CONFIRM_REPLACE = ("This will apply all necessary additions and deletions\nto replace the current running "
                    "configuration with the\ncontents of the specified configuration file, which is\nassumed to be "
                    "a complete configuration, not a partial\nconfiguration. Enter Y if you are sure you want to "
@@ -59,11 +80,14 @@ CONFIRM_REPLACE = ("This will apply all necessary additions and deletions\nto re
 
 class CiscoCli(Cli):
     error_marker = "% Invalid input detected at '^' marker."
+    revert_timers = True  # IOS's rollback confirmed change (Ruijie RGOS has none)
 
     def __init__(self, state, username):
         super().__init__(state, username)
         self.mode = "exec"  # exec (#), user (>), config
         self.section = None
+        self.line = ""  # the EXEC line being run and how many of its tokens the command's words took (carets)
+        self.consumed = 0
 
     def greeting(self) -> str:
         return "\n" + self.prompt()
@@ -107,6 +131,7 @@ class CiscoCli(Cli):
             ("show lldp neighbors", self.show_lldp),
             ("show cdp neighbors", self.show_cdp),
             ("show archive", self.show_archive),
+            *([("show archive config rollback timer", self.show_rollback_timer)] if self.revert_timers else []),
             ("show clock", lambda rest: f"*{datetime.now():%H:%M:%S.000 CST %a %b %d %Y}"),
             ("show privilege", lambda rest: "Current privilege level is 15" if self.mode != "user"
              else "Current privilege level is 1"),
@@ -126,6 +151,10 @@ class CiscoCli(Cli):
             ("copy running-config", self.copy_run_file),
             ("archive config", self.archive_config),
             ("configure replace", self.configure_replace),
+            *([("configure terminal revert timer", self.configure_revert_timer),
+               ("configure confirm", self.configure_confirm),
+               ("configure revert now", self.configure_revert_now),
+               ("configure revert timer", self.configure_revert_timer_reset)] if self.revert_timers else []),
             ("exit", self.logout),
             ("quit", self.logout),
             ("logout", self.logout),
@@ -153,7 +182,12 @@ class CiscoCli(Cli):
         handler, rest = dispatch(tokens, table)
         if handler is None:
             return self.unrecognized(line, bad_position(tokens, table))
+        self.line, self.consumed = line, len(tokens) - len(rest)
         return handler(rest)
+
+    def invalid_at(self, offset: int) -> str:
+        """The IOS caret under the command's argument number `offset` (0: the first after the keywords)."""
+        return self.unrecognized(self.line, self.consumed + offset)
 
     def config_command(self, command: str, line: str) -> str:
         command = self.normalise(expand_words(command, CONFIG_WORDS | {"do", "exit"}, ("no", "default")))
@@ -221,8 +255,79 @@ class CiscoCli(Cli):
 
     # -- modes -------------------------------------------------------------------------------------
     def configure(self, rest) -> str:
+        if rest:
+            return self.invalid_at(0)
         self.mode, self.section = "config", None
         return "Enter configuration commands, one per line.  End with CNTL/Z."
+
+    # -- rollback confirmed change ------------------------------------------------------------------
+    def revert_minutes(self, rest) -> int | str:
+        """MINUTES (1-120) as an int, or the error to print."""
+        if not rest:
+            return "% Incomplete command."
+        low, high = REVERT_MINUTES
+        if not rest[0].isdigit() or not low <= int(rest[0]) <= high:
+            return self.invalid_at(0)
+        if len(rest) > 1:
+            return self.invalid_at(1)
+        return int(rest[0])
+
+    def revert_pending(self) -> bool:
+        return self.state.pending is not None and self.state.pending.kind == "revert-timer"
+
+    def configure_revert_timer(self, rest) -> str:
+        """`configure terminal revert timer MINUTES`: config mode, rolled back unless confirmed in time."""
+        minutes = self.revert_minutes(rest)
+        if isinstance(minutes, str):
+            return minutes
+        if self.revert_pending():
+            return "% Rollback Confirmed Change already pending; use configure confirm or configure revert now"
+        self.state.start_revert("revert-timer", minutes * 60, self.state.running, self.username,
+                                "rollback confirmed change")
+        return ("Rollback Confirmed Change: Backing up current running config to flash:rollback-confirmed-change\n"
+                f"Rollback Confirmed Change: Rollback scheduled in {minutes} minute(s), confirm with configure "
+                "confirm\n" + self.configure([]))
+
+    def configure_confirm(self, rest) -> str:
+        if rest:
+            return self.invalid_at(0)
+        if not self.revert_pending():
+            return NO_REVERT_PENDING
+        self.state.confirm_revert()
+        return ""
+
+    def configure_revert_now(self, rest) -> str:
+        if rest:
+            return self.invalid_at(0)
+        if not self.revert_pending():
+            return NO_REVERT_PENDING
+        self.state.revert_now(self.username, "configure revert now")
+        return "Rollback Done"
+
+    def configure_revert_timer_reset(self, rest) -> str:
+        """`configure revert timer MINUTES`: the pending rollback now happens MINUTES from now."""
+        minutes = self.revert_minutes(rest)
+        if isinstance(minutes, str):
+            return minutes
+        if not self.revert_pending():
+            return NO_REVERT_PENDING
+        self.state.reset_revert(minutes * 60)
+        return ""
+
+    def show_rollback_timer(self, rest) -> str:
+        if rest:
+            return self.invalid_at(0)
+        if not self.revert_pending():
+            return "%No Rollback Confirmed Change pending"
+        pending = self.state.pending
+        return "\n".join(["Rollback Confirmed Change: pending", "Timer type: absolute",
+                          f"Timer value: {pending.seconds // 60} minute(s)",
+                          f"Time left: {self.state.revert_seconds_left()} seconds", f"User: {pending.user}"])
+
+    def running_replaced(self) -> None:
+        """A rollback replaced the running config: a sub-mode follows its section, or drops to `(config)#`."""
+        if self.section is not None:
+            self.section = self.state.running.section(self.section.text)
 
     def enable(self, rest) -> str:
         self.mode = "exec"
@@ -264,6 +369,8 @@ class CiscoCli(Cli):
         return ""
 
     def show_archive(self, rest) -> str:
+        if rest:
+            return self.invalid_at(0)
         names = [name for name in self.state.files if name.startswith("flash:archive-config-")]
         lines = ["The maximum archive configurations allowed is 14.",
                  f"The next archive file will be named flash:archive-config-{len(names) + 1}",
@@ -362,7 +469,7 @@ class CiscoCli(Cli):
     def show_interfaces_description(self, rest) -> str:
         lines = ["Interface                      Status         Protocol Description"]
         for node in interfaces_of(self.state.running):
-            name = abbreviate(node.text.split(None, 1)[1], "cisco")
+            name = self.abbreviate(node.text.split(None, 1)[1])
             status = "admin down" if is_shutdown(node) else "up"
             lines.append(f"{name:<30} {status:<14} {'down' if is_shutdown(node) else 'up':<8} "
                          f"{interface_description(node)}")
@@ -383,7 +490,7 @@ class CiscoCli(Cli):
         lines = ["          Mac Address Table", "-------------------------------------------", "",
                  "Vlan    Mac Address       Type        Ports", "----    -----------       --------    -----"]
         for e in entries:
-            lines.append(f"{e.vlan:>4}    {mac_cisco(e.mac):<17} {'DYNAMIC':<11} {abbreviate(e.interface, 'cisco')}")
+            lines.append(f"{e.vlan:>4}    {mac_cisco(e.mac):<17} {'DYNAMIC':<11} {self.abbreviate(e.interface)}")
         lines.append(f"Total Mac Addresses for this criterion: {len(entries)}")
         return "\n".join(lines)
 
@@ -393,7 +500,7 @@ class CiscoCli(Cli):
                  "    (W) WLAN Access Point, (P) Repeater, (S) Station, (O) Other", "",
                  "Device ID           Local Intf     Hold-time  Capability      Port ID"]
         for n in neighbours:
-            lines.append(f"{n.name[:20]:<20}{abbreviate(n.local_interface, 'cisco'):<15}{120:<11}{'R':<16}"
+            lines.append(f"{n.name[:20]:<20}{self.abbreviate(n.local_interface):<15}{120:<11}{'R':<16}"
                          f"{n.interface}")
         lines += ["", f"Total entries displayed: {len(neighbours)}"]
         return "\n".join(lines)
@@ -414,6 +521,8 @@ class CiscoCli(Cli):
 
 class RuijieCli(CiscoCli):
     """Ruijie RGOS: the IOS-like engine with Ruijie's banner, version and table formats."""
+
+    revert_timers = False
 
     def show_version(self, rest) -> str:
         device = self.state.device

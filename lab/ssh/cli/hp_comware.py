@@ -11,14 +11,28 @@ Save, checkpoints and rollback (the Comware 7 forms):
   `display archive configuration` lists them.
 - `configuration replace file flash:/NAME.cfg` (system view; `startup.cfg` is the saved config) replaces the
   running config with the file's: the rollback.  No confirmation question.
+
+Commit delay (Comware 7's confirmed change):
+- `configuration commit delay MINUTES` (system view; 1-65535) remembers the running config now and starts the
+  timer: `Info: The configuration will be rolled back in N minute(s) unless it is committed with configuration
+  commit.`  Lines entered afterwards apply at once as usual.  Entered again while a delay runs, the new delay
+  replaces the old one and the remembered config stays the first one (the most recent setting takes effect).
+  MINUTES missing: `% Incomplete command found at '^' position.`; out of range or not a number: a caret and
+  `% Wrong parameter found at '^' position.`
+- `configuration commit` (system view) confirms: the timer stops, `Info: The configuration is committed.`;
+  with nothing pending: `Info: No configuration commit delay is in progress.`
+- When the timer fires the running config becomes the remembered one (a commit point, comment `commit delay
+  rollback`).
+- `display configuration commit delay` (any view): `Configuration commit delay: N seconds left` or
+  `Configuration commit delay: not set` (N: the device's own seconds, whatever the lab's timer scale).
 """
 
 from __future__ import annotations
 
 from lab.ssh.cli.base import (
-    abbreviate,
     arp_table,
     device_mac,
+    dispatch,
     interface_description,
     interface_ip,
     interfaces_of,
@@ -41,6 +55,7 @@ CONFIG_WORDS = {
 }
 GLOBAL_ONLY = ("sysname ", "ip route-static ", "snmp-agent ", "info-center ", "ntp-service ", "header ",
                "telnet server", "ssh server", "clock ", "lldp global", "password-recovery")
+DELAY_RANGE = (1, 65535)  # minutes
 
 
 class ComwareCli(HuaweiCli):
@@ -89,6 +104,7 @@ class ComwareCli(HuaweiCli):
             ("display lldp neighbor-information", self.display_lldp_list),
             ("display mac-address", self.display_mac),
             ("display archive configuration", self.display_archives),
+            ("display configuration commit delay", self.display_commit_delay),
             ("dir", self.dir),
         ]
 
@@ -106,6 +122,10 @@ class ComwareCli(HuaweiCli):
         tokens = command.split()
         if [t.lower() for t in tokens[:3]] == ["configuration", "replace", "file"] and len(tokens) > 3:
             return self.replace(tokens[3])
+        handler, rest = dispatch(tokens, [("configuration commit delay", self.commit_delay),
+                                          ("configuration commit", self.commit_confirm)])
+        if handler is not None:
+            return handler(rest, line, len(tokens) - len(rest))
         if tokens[0].lower() in ("commit", "abort") or (tokens[0].lower() not in self.config_words
                                                           and not "display".startswith(tokens[0].lower())
                                                           and tokens[0].lower() not in ("quit", "return", "save")):
@@ -128,6 +148,42 @@ class ComwareCli(HuaweiCli):
     def logout(self, rest) -> str:
         self.closed = True
         return ""
+
+    # -- commit delay ------------------------------------------------------------------------
+    def delay_pending(self) -> bool:
+        return self.state.pending is not None and self.state.pending.kind == "commit-delay"
+
+    def commit_delay(self, rest, line, position) -> str:
+        """`configuration commit delay MINUTES`."""
+        if not rest:
+            return self.caret_error(line, position, " % Incomplete command found at '^' position.")
+        low, high = DELAY_RANGE
+        if not rest[0].isdigit() or not low <= int(rest[0]) <= high:
+            return self.caret_error(line, position, " % Wrong parameter found at '^' position.")
+        if len(rest) > 1:
+            return self.unrecognized(line, position + 1)
+        minutes = int(rest[0])
+        if self.delay_pending():
+            self.state.reset_revert(minutes * 60)
+        else:
+            self.state.start_revert("commit-delay", minutes * 60, self.state.running, self.username,
+                                    "commit delay rollback")
+        return (f"Info: The configuration will be rolled back in {minutes} minute(s) unless it is committed with "
+                "configuration commit.")
+
+    def commit_confirm(self, rest, line, position) -> str:
+        """`configuration commit`: keep what was changed since `configuration commit delay`."""
+        if rest:
+            return self.unrecognized(line, position)
+        if not self.delay_pending():
+            return "Info: No configuration commit delay is in progress."
+        self.state.confirm_revert()
+        return "Info: The configuration is committed."
+
+    def display_commit_delay(self, rest) -> str:
+        if not self.delay_pending():
+            return "Configuration commit delay: not set"
+        return f"Configuration commit delay: {self.state.revert_seconds_left()} seconds left"
 
     # -- files -------------------------------------------------------------------------------
     def save(self, rest) -> str:
@@ -204,7 +260,7 @@ class ComwareCli(HuaweiCli):
             virtual = name.startswith(("LoopBack", "NULL"))
             link = "ADM" if is_shutdown(node) else "UP"
             proto = "DOWN" if is_shutdown(node) else ("UP(s)" if virtual else "UP")
-            lines.append(f"{abbreviate(name, 'comware'):<20} {link:<4} {proto:<8} {interface_ip(node) or '--':<15} "
+            lines.append(f"{self.abbreviate(name):<20} {link:<4} {proto:<8} {interface_ip(node) or '--':<15} "
                          f"{interface_description(node)}".rstrip())
         return "\n".join(lines) + "\n"
 
@@ -214,7 +270,7 @@ class ComwareCli(HuaweiCli):
         for e in arp_table(self.state):
             if not e.dynamic:
                 continue  # Comware lists learned entries, not its own addresses
-            lines.append(f"{e.ip:<15} {mac_huawei(e.mac):<14} {'N/A':<13} {abbreviate(e.interface, 'comware'):<24} "
+            lines.append(f"{e.ip:<15} {mac_huawei(e.mac):<14} {'N/A':<13} {self.abbreviate(e.interface):<24} "
                          f"{1174:<5} D")
         return "\n".join(lines)
 
@@ -222,7 +278,7 @@ class ComwareCli(HuaweiCli):
         lines = ["MAC Address      VLAN ID    State            Port/NickName            Aging"]
         for e in mac_table(self.state):
             lines.append(f"{mac_huawei(e.mac):<16} {e.vlan:<10} {'Learned':<16} "
-                         f"{abbreviate(e.interface, 'comware'):<24} Y")
+                         f"{self.abbreviate(e.interface):<24} Y")
         return "\n".join(lines)
 
     def display_lldp_list(self, rest) -> str:
@@ -231,7 +287,7 @@ class ComwareCli(HuaweiCli):
                  "             Default -- -- Nearest bridge neighbor",
                  "System Name          Local Interface Chassis ID      Port ID"]
         for n in lldp_neighbours(self.state):
-            lines.append(f"{n.name:<20} {abbreviate(n.local_interface, 'comware'):<15} {mac_huawei(n.chassis):<15} "
+            lines.append(f"{n.name:<20} {self.abbreviate(n.local_interface):<15} {mac_huawei(n.chassis):<15} "
                          f"{n.interface.replace(' ', '')}")
         return "\n".join(lines)
 

@@ -17,13 +17,30 @@ Configuration model:
   `rollback configuration last N` (undo the last N commits), in user or system view; a rollback is itself
   recorded as a commit point.  No confirmation question.
 - `save` asks `Are you sure to continue?[Y/N]:`; `display saved-configuration` shows the saved copy.
+
+Trial commits (two-stage VRP8 only; one-stage VRP rejects all of these as unrecognized commands):
+- `commit trial [SECONDS] [label L] [description TEXT]` (system view; SECONDS 60-65535, default 600) commits the
+  candidate like `commit` (a commit point), remembers the configuration from before and starts the trial timer:
+  `Info: The system enters the trial configuration mode. The system will revert to previous configuration if the
+  trial configuration is not confirmed in N seconds.`  SECONDS out of range or not a number: a caret and
+  `Error: Wrong parameter found at '^' position.`  An unchanged candidate: `Info: The configuration has not been
+  changed.` and no trial.  While a trial runs: `Error: The system is already in the trial configuration mode.
+  Confirm it with commit or cancel it with abort trial.`
+- `commit` (any session of the device, with or without further candidate changes) while a trial runs confirms
+  it: the timer stops, the configuration stays, `Info: The trial configuration is confirmed.`
+- `abort trial` (system view) rolls back at once to the configuration from before the trial (a commit point,
+  comment `abort trial`): `Info: The trial configuration is aborted and the previous configuration is
+  restored.`; with no trial: `Error: The system is not in the trial configuration mode.`
+- When the timer fires the running config becomes the pre-trial config, recorded as a commit point by the trial's
+  user with comment `trial rollback`; every open session's candidate follows (as after a rollback).
+- `display configuration trial status` (user and system view): `Trial status: running, N seconds left` or
+  `Trial status: not running` (N: the device's own seconds, whatever the lab's timer scale).
 """
 
 from __future__ import annotations
 
 from lab.ssh.cli.base import (
     Cli,
-    abbreviate,
     arp_table,
     bad_position,
     dispatch,
@@ -51,6 +68,9 @@ CONFIG_WORDS = {
 }
 GLOBAL_ONLY = ("sysname ", "ip route-static ", "snmp-agent ", "info-center ", "ntp-service ", "header ",
                "stelnet ", "telnet server", "ssh user", "ssh server", "clock ", "lldp enable")
+TRIAL_RANGE = (60, 65535)
+TRIAL_DEFAULT = 600
+WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
 
 
 class HuaweiCli(Cli):
@@ -131,7 +151,7 @@ class HuaweiCli(Cli):
                                           "interface only."),
             ("rollback configuration to commit-id", self.rollback_to),
             ("rollback configuration last", self.rollback_last),
-        ]
+        ] + ([("display configuration trial status", self.display_trial_status)] if self.state.two_stage else [])
 
     def user_table(self):
         return self.display_table() + [
@@ -187,8 +207,14 @@ class HuaweiCli(Cli):
         if word == "return":
             return self.leave_system(line)
         if word == "commit" and self.state.two_stage:
+            if len(tokens) > 1 and "trial".startswith(tokens[1].lower()):
+                return self.commit_trial(tokens[2:], line)
             return self.commit(tokens[1:])
         if word == "abort" and self.state.two_stage:
+            if len(tokens) > 1:
+                if "trial".startswith(tokens[1].lower()) and len(tokens) == 2:
+                    return self.abort_trial()
+                return self.unrecognized(line, 1 if not "trial".startswith(tokens[1].lower()) else 2)
             self.candidate = self.state.running.copy()
             self.section = None
             return ""
@@ -282,11 +308,58 @@ class HuaweiCli(Cli):
             comment = " ".join(args[args.index("description") + 1:])
         if "comment" in args:
             comment = " ".join(args[args.index("comment") + 1:]).strip('"')
+        changed = self.candidate is not None and self.candidate != self.state.running
+        if changed:
+            self.state.running = self.candidate.copy()
+            self.state.record_commit(self.username, label, comment)
+        if self.trial_running():
+            self.state.confirm_revert()  # a commit during a trial confirms it
+            return "Info: The trial configuration is confirmed."
+        return "" if changed else "Info: The configuration has not been changed."
+
+    # -- trial commits (VRP8) ----------------------------------------------------------------
+    def trial_running(self) -> bool:
+        return self.state.pending is not None and self.state.pending.kind == "trial"
+
+    def commit_trial(self, args, line) -> str:
+        """`commit trial [SECONDS] [label L] [description TEXT]`."""
+        seconds = TRIAL_DEFAULT
+        if args and args[0].lower() not in ("label", "description", "comment"):
+            low, high = TRIAL_RANGE
+            if not args[0].isdigit() or not low <= int(args[0]) <= high:
+                return self.caret_error(line, 2, WRONG_PARAMETER)
+            seconds = int(args[0])
+            args = args[1:]
+        if self.trial_running():
+            return ("Error: The system is already in the trial configuration mode. Confirm it with commit or "
+                    "cancel it with abort trial.")
         if self.candidate is None or self.candidate == self.state.running:
             return "Info: The configuration has not been changed."
-        self.state.running = self.candidate.copy()
-        self.state.record_commit(self.username, label, comment)
-        return ""
+        before = self.state.running.copy()
+        self.commit(args)
+        self.state.start_revert("trial", seconds, before, self.username, "trial rollback")
+        return ("Info: The system enters the trial configuration mode. The system will revert to previous "
+                f"configuration if the trial configuration is not confirmed in {seconds} seconds.")
+
+    def abort_trial(self) -> str:
+        if not self.trial_running():
+            return "Error: The system is not in the trial configuration mode."
+        self.state.revert_now(self.username, "abort trial")
+        return "Info: The trial configuration is aborted and the previous configuration is restored."
+
+    def display_trial_status(self, rest) -> str:
+        if not self.trial_running():
+            return "Trial status: not running"
+        return f"Trial status: running, {self.state.revert_seconds_left()} seconds left"
+
+    def running_replaced(self) -> None:
+        """A rollback replaced the running config: a two-stage candidate follows (like `restore`); a one-stage
+        session stays in its view if the section still exists."""
+        if self.candidate is not None:
+            self.candidate = self.state.running.copy()
+            self.section = None
+        elif self.section is not None:
+            self.section = self.state.running.section(self.section.text)
 
     def save(self, rest) -> str:
         def answer(text):
@@ -399,7 +472,7 @@ class HuaweiCli(Cli):
         lines = ["PHY: Physical", "*down: administratively down", "(l): loopback", "(s): spoofing",
                  "Interface                     PHY     Protocol Description"]
         for node in interfaces_of(self.state.running):
-            name = abbreviate(node.text.split(None, 1)[1], "huawei")
+            name = self.abbreviate(node.text.split(None, 1)[1])
             lines.append(f"{name:<29} {'*down' if is_shutdown(node) else 'up':<7} "
                          f"{'down' if is_shutdown(node) else 'up':<8} {interface_description(node)}")
         return "\n".join(lines)
@@ -411,7 +484,7 @@ class HuaweiCli(Cli):
                  "-" * 78]
         for e in entries:
             kind, expire = ("D-0", "20") if e.dynamic else ("I -", "")
-            interface = abbreviate(e.interface, "huawei")
+            interface = self.abbreviate(e.interface)
             lines.append(f"{e.ip:<15} {mac_huawei(e.mac):<15} {expire:<9} {kind:<11} {interface}")
         dynamic = sum(1 for e in entries if e.dynamic)
         lines += ["-" * 78,
@@ -426,14 +499,14 @@ class HuaweiCli(Cli):
         lines = [rule, "MAC Address    VLAN/VSI/BD                       Learned-From        Type", rule]
         for e in entries:
             lines.append(f"{mac_huawei(e.mac):<14} {str(e.vlan) + '/-/-':<33} "
-                         f"{abbreviate(e.interface, 'huawei'):<19} dynamic")
+                         f"{self.abbreviate(e.interface):<19} dynamic")
         lines += [rule, f"Total items displayed = {len(entries)}"]
         return "\n".join(lines)
 
     def display_lldp_brief(self, rest) -> str:
         lines = ["Local Intf       Neighbor Dev             Neighbor Intf             Exptime(s)"]
         for n in lldp_neighbours(self.state):
-            lines.append(f"{abbreviate(n.local_interface, 'huawei'):<16} {n.name:<24} {n.interface:<25} 104")
+            lines.append(f"{self.abbreviate(n.local_interface):<16} {n.name:<24} {n.interface:<25} 104")
         return "\n".join(lines)
 
     def display_lldp(self, rest) -> str:

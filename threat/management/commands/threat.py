@@ -1,6 +1,8 @@
 """`manage.py threat scan|sensor|import-eve|locate|contain`: the threat app's operator commands."""
 
 import os
+import signal
+import threading
 
 from web.commands import OneNetCommand
 
@@ -62,6 +64,13 @@ class Command(OneNetCommand):
             raise ThreatError("THREAT_IFACE_UNKNOWN", f"no network interface {iface!r} here; see `ip link`.")
         flush = min(1.0, max(0.05, options["flush"]))
         sensor = Sensor(iface, flush_s=flush, locate=not options["no_locate"])
+        # SIGTERM (systemd, kill) ends the run as --seconds does: last flush, then the one summary document.
+        own_sigterm = (threading.current_thread() is threading.main_thread()
+                       and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        if own_sigterm:
+            signal.signal(signal.SIGTERM, lambda signum, frame: sensor.stop())
+        until = f"for {options['seconds']} s" if options["seconds"] is not None else "until Ctrl-C or SIGTERM"
+        self.stderr.write(f"sensor on {iface}: capturing {until}")
         try:
             result = sensor.run(options["seconds"])
         except PermissionError:
@@ -71,6 +80,9 @@ class Command(OneNetCommand):
             sensor.stop()
             result = {"iface": iface, "packets": sensor.scanner.packets, "created": sensor.created,
                       "updated": sensor.updated, "alerts": sensor.scanner.alerts()}
+        finally:
+            if own_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self.emit(options, result, f"{iface}: {result['packets']} packets, {len(result['alerts'])} alerts "
                                    f"(created {result['created']}, updated {result['updated']})")
 

@@ -1,4 +1,6 @@
+import os
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +23,10 @@ class Command(OneNetCommand):
     help = "Create the demo logins (one per role, one county-scoped engineer) and print how to log in."
 
     def handle(self, *args, **options):
-        path = settings.VAR_DIR / "demo-logins.txt"
+        if not Path(settings.VAR_DIR).is_dir():
+            self.fail(options, "VAR_DIR_MISSING", f"{settings.VAR_DIR} does not exist yet; run `./onenet setup` or "
+                                                  "`manage.py init` first (the logins are kept there).")
+        path = Path(settings.VAR_DIR) / "demo-logins.txt"
         passwords = dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line) \
             if path.exists() else {}
         User = get_user_model()
@@ -38,8 +43,10 @@ class Command(OneNetCommand):
                 passwords[username] = password
                 logins.append({"username": username, "password": password, "role": role,
                                "scope": region.name if region else "all"})
-        path.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
-        path.chmod(0o600)
+        # 0600 from the first byte (not written, then closed): these are working passwords.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
+            stream.write("".join(f"{u} {p}\n" for u, p in passwords.items()))
+        path.chmod(0o600)  # one an older version left readable
         lines = ["Demo logins for http://127.0.0.1:8000 (also in var/demo-logins.txt):"]
         lines += [f"  {x['username']:<20} {x['password']:<14} {x['role']} · {x['scope']}" for x in logins]
         self.emit(options, {"logins": logins, "url": "http://127.0.0.1:8000"}, "\n".join(lines))

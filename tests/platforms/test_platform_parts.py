@@ -1,13 +1,14 @@
-"""The per-platform drivers' pure parts: config normalising, MAC and interface-name forms, table parsing."""
+"""Each platform's pure parts: config normalising, MAC and interface-name forms both ways, table parsing."""
 
 import pytest
 
-from collectors.drivers import DriverError, driver_for
-from collectors.drivers.base import ConnectionInfo, expand_interface, normalise_mac
+import platforms
+from platforms.driver import ConnectionInfo, normalise_mac
+from web.errors import OneNetError
 
 
 def driver(platform):
-    return driver_for(platform)(ConnectionInfo("127.0.0.1", 22, "user", "secret", "test"))
+    return platforms.open_driver(platform, ConnectionInfo("127.0.0.1", 22, "user", "secret", "test"))
 
 
 @pytest.mark.parametrize("platform, text, expected", [
@@ -77,14 +78,32 @@ def test_normalise_mac(raw, expected):
     ("cisco_ios", "Null0", "Null0"),
 ])
 def test_expand_interface_gives_full_names(platform, short, full):
-    assert expand_interface(short, platform) == full
+    assert platforms.get(platform).expand_interface(short) == full
+
+
+@pytest.mark.parametrize("platform, full, short", [
+    ("huawei_vrp", "GigabitEthernet0/0/2", "GE0/0/2"), ("huawei_vrp", "XGigabitEthernet0/0/1", "XGE0/0/1"),
+    ("huawei_vrp", "Eth-Trunk1", "Eth-Trunk1"), ("hp_comware", "Ten-GigabitEthernet1/0/1", "XGE1/0/1"),
+    ("hp_comware", "Bridge-Aggregation1", "BAGG1"), ("cisco_ios", "GigabitEthernet0/1", "Gi0/1"),
+    ("cisco_ios", "TwentyFiveGigE1/0/1", "Twe1/0/1"), ("ruijie_os", "GigabitEthernet 0/1", "Gi0/1"),
+])
+def test_abbreviating_and_expanding_are_inverse(platform, full, short):
+    assert platforms.get(platform).abbreviate_interface(full) == short
+    assert platforms.get(platform).expand_interface(short) == full
 
 
 def test_an_unknown_platform_is_a_clear_error():
-    with pytest.raises(DriverError) as error:
-        driver_for("junos")
+    with pytest.raises(OneNetError) as error:
+        platforms.driver_for("junos")
     assert error.value.code == "PLATFORM_UNKNOWN"
     assert "huawei_vrp" in str(error.value)
+
+
+def test_a_platform_registered_twice_is_an_error():
+    from platforms.base import register
+
+    with pytest.raises(OneNetError, match="PLATFORM_DUPLICATE"):
+        register(type(platforms.get("cisco_ios")))
 
 
 VRP_ARP = """IP ADDRESS      MAC ADDRESS     EXPIRE(M) TYPE        INTERFACE      VPN-INSTANCE

@@ -1,0 +1,114 @@
+"""The one error type an operator sees, and the catalogue of its stable codes.
+
+`OneNetError(code, message)`: `code` is stable (scripts and people key on it), `message` says what happened
+and what to do. Every code raised anywhere is in CATALOGUE with what it means and what to do in general
+(tests/web/test_error_catalogue.py checks that). This module imports nothing of the project: every layer,
+the platforms included, can raise it.
+"""
+
+from __future__ import annotations
+
+
+class OneNetError(Exception):
+    def __init__(self, code: str, message: str, **details):
+        self.code = code
+        self.message = message
+        self.details = details
+        super().__init__(f"{code}: {message}")
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "action": CATALOGUE.get(self.code, "")}
+
+
+# code → what to do about it (the message of each raise adds the particulars).
+CATALOGUE: dict[str, str] = {
+    # settings, commands, the console
+    "SETTING_INVALID": "Fix the setting the message names (README, Settings) and start again.",
+    "SYSTEM_CHECK_FAILED": "Fix what Django's system check reports, then run the command again.",
+    "COMMAND_FAILED": "Read the message, correct the command's arguments or state, and run it again.",
+    "USAGE_INVALID": "Run the command with --help and correct its arguments.",
+    "DATABASE_ERROR": "Check that the database is reachable and migrated (manage.py migrate), then try again.",
+    "UNEXPECTED_ERROR": "This is a bug or an unforeseen state: report it with the traceback from stderr.",
+    "VAR_DIR_MISSING": "Run ./onenet setup (or manage.py init) to create the var/ directory first.",
+    "ACCESS_NO_PROFILE": "Ask an administrator to give this account a role and a region.",
+    "COLLECT_NOT_ALLOWED": "Ask an engineer or an administrator to start the poll.",
+    "HOSTKEY_NOT_ALLOWED": "Ask an engineer or an administrator of the device's region to review the key.",
+    "METRICS_UNAUTHORISED": "Send Authorization: Bearer with the value of ONENET_METRICS_TOKEN.",
+    "METRICS_LOOPBACK_ONLY": "Set ONENET_METRICS_TOKEN to scrape /metrics from another host.",
+    # inventory and credentials
+    "INVENTORY_INVALID": "Fix every problem listed (file, line and field), then import the file again.",
+    "INVENTORY_TOO_LARGE": "Split the file and import the parts one after another (importing is idempotent).",
+    "INVENTORY_FILE_MISSING": "Check the path of the inventory file.",
+    "REGION_UNKNOWN": "Use a region slug from manage.py inventory export.",
+    "REGION_CYCLE": "Choose a parent outside the region's own subtree.",
+    "DEVICE_UNKNOWN": "Use a device name from the inventory (manage.py inventory export).",
+    "CREDENTIAL_UNREADABLE": "Enter the credential's secret again in the admin, or check ONENET_CREDENTIAL_KEY.",
+    "CREDENTIAL_KEY_MISSING": "Run ./onenet setup or manage.py init; in production set ONENET_CREDENTIAL_KEY.",
+    "CREDENTIAL_KEY_INVALID": "Give a file holding a Fernet key (32 url-safe base64 bytes) that is not the key in use.",
+    # platforms and drivers
+    "PLATFORM_UNKNOWN": "Use one of the platform slugs OneNet knows: huawei_vrp, hp_comware, cisco_ios, ruijie_os.",
+    "PLATFORM_DUPLICATE": "Two modules register the same platform slug; keep one place per vendor.",
+    "ACL_NONE_FREE": "Free one of the ACL numbers OneNet uses on the device, then propose again.",
+    "SSH_NO_CREDENTIAL": "Give the device an SSH credential in the inventory.",
+    "SSH_AUTH_FAILED": "Check the device's SSH credential (user name and secret) and the account on the device.",
+    "SSH_UNREACHABLE": "Check the device's address and SSH port, and any firewall on the way.",
+    "SSH_HOSTKEY_CHANGED": "Compare the offered key with the device's own; accept it on the device page only if it "
+                           "is the device's.",
+    "SSH_HOSTKEY_UNKNOWN": "Import the device's host key with the inventory, or review and accept it on its page.",
+    "SSH_HOSTKEY_NOTHING_OFFERED": "Reload the device page: no offered host key waits for review.",
+    "SSH_ERROR": "The device answered something unexpected; see the message, then try again.",
+    "CONFIG_EMPTY": "Try again, or check the account's privileges on the device.",
+    "DRIVER_NO_CANDIDATE": "Load a candidate (merge or replace) before comparing or committing.",
+    "DRIVER_COMMIT_FAILED": "Fix the line the device refused and push again; what went before was undone.",
+    "DRIVER_NO_PENDING_COMMIT": "Nothing waits for confirmation on this device; check its config instead.",
+    "DRIVER_COMMIT_PENDING": "Confirm or roll back the pending commit before the next one.",
+    "DRIVER_ROLLBACK_FAILED": "Check the device by hand: the rollback did not bring its config back.",
+    # collectors
+    "SNMP_NO_ANSWER": "Check the address, the port and the community (a wrong v2c community looks like silence).",
+    "SNMP_AUTH_FAILED": "Check the SNMP community or the SNMPv3 user and passphrase.",
+    "SNMP_BAD_ANSWER": "The agent answered something that is not valid SNMP; check what listens on that port.",
+    "TARGET_INVALID": "Write the target as HOST or HOST:PORT.",
+    "POLL_ALREADY_RUNNING": "Wait for the running poll to end (the Bandwidth page shows it), then poll again.",
+    "POLL_FAILED": "Read the error, fix its cause, and poll again; the run was closed.",
+    "POLL_EXPIRED": "Check that the county's worker runs; the next cycle polls these devices again.",
+    "POLL_NOT_SENT": "Check that the celery broker is reachable, then ask for the poll again.",
+    # threat
+    "THREAT_CAPTURE_NOT_FOUND": "Check the path of the capture file.",
+    "THREAT_CAPTURE_UNREADABLE": "Check the capture file's permissions and that it is a pcap or pcapng file.",
+    "THREAT_CAPTURE_PERMISSION": "Run the sensor as root or with the CAP_NET_RAW capability.",
+    "THREAT_IFACE_UNKNOWN": "Use the name of an existing network interface (ip link).",
+    "THREAT_EVE_NOT_FOUND": "Check the path of the EVE file.",
+    "THREAT_EVE_UNREADABLE": "Check the EVE file's permissions.",
+    "THREAT_EVE_BAD_LINE": "That line is no Suricata alert event; the other lines were read.",
+    "THREAT_EVE_BAD_TIME": "That line's timestamp is outside 1970-2107; the other lines were read.",
+    "THREAT_EVE_LINE_TOO_LONG": "That line is longer than any Suricata event; it was skipped, the others were read.",
+    "THREAT_EVE_TOO_DEEP": "That line nests deeper than any Suricata event; it was skipped, the others were read.",
+    "THREAT_EVE_TOO_MANY_ALERTS": "Split the EVE file; the alerts past the bound were not stored.",
+    "THREAT_ALERT_UNKNOWN": "Use an alert number from the alert queue.",
+    "THREAT_ACTION_UNKNOWN": "Use one of the actions the alert page offers.",
+    "THREAT_READ_ONLY": "Ask a security analyst, an engineer or an administrator to triage the alert.",
+    "THREAT_STATUS_UNKNOWN": "Use one of the alert statuses the alert page offers.",
+    "THREAT_TRANSITION_REFUSED": "Move the alert through the statuses the alert page offers.",
+    "THREAT_NOTE_EMPTY": "Write something in the note before saving it.",
+    "THREAT_NOTE_TOO_LONG": "Shorten the note and save it again.",
+    "THREAT_NOT_LOCATED": "Locate the alert's host first (run manage.py backup, then locate again).",
+    "THREAT_BAD_INTERFACE": "Check the switch's MAC table and interfaces; OneNet puts only real port names in configs.",
+    "THREAT_BAD_ADDRESS": "The alert's source is not an IP address; check the capture or EVE line it came from.",
+    "THREAT_CONTAINMENT_UNKNOWN": "Use a containment kind OneNet offers: shutdown-port or acl-block-host.",
+    "THREAT_PROPOSAL_DECIDED": "This proposal is already decided; propose again if the situation changed.",
+    # lab
+    "LAB_ALREADY_RUNNING": "Stop the running lab first (manage.py lab down), or use it as it is.",
+    "LAB_START_FAILED": "Read the lab's log under var/lab/ for why a process stopped, then start it again.",
+    "LAB_START_TIMEOUT": "The lab did not answer in time; read its log under var/lab/, then start it again.",
+    "LIVE_NEEDS_ROOT": "Run the live injection as root (it creates a network namespace).",
+    "LIVE_NO_IPROUTE": "Install iproute2 (apt-get install iproute2).",
+    "LIVE_IP_FAILED": "Read the ip command's error in the message and fix what it names.",
+    "LIVE_IFACE_INVALID": "Use an interface name of 1-15 letters, digits, dots, dashes or underscores.",
+    "LIVE_IFACE_MISSING": "Give the host-side interface name with --live IFACE.",
+    "LIVE_IFACE_TAKEN": "Choose an interface name that does not exist yet, or delete that interface.",
+    "LIVE_NETNS_EXEC_FAILED": "Read the error in the message; check the namespace with ip netns.",
+    "LIVE_NOT_CREATED": "The veth pair was not created; read the ip command's error in the message.",
+    "LIVE_SPEED_INVALID": "Give --speed as a positive number (1 is real time).",
+    "SNMPREC_MISSING": "Check the paths of the .snmprec recordings.",
+    "SNMPREC_SERVE_FAILED": "Read the responder's error on stderr; check that the port is free.",
+}
