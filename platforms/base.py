@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from platforms import acl as acls
 from platforms.config import ConfigTree
 from platforms.grammar import Abbreviations, Grammar
 from platforms.secrets import SecretRule, mask_config
@@ -48,6 +49,8 @@ class Platform:
     acl_numbers: ClassVar[range | None] = None
     # The ACL that blocks one host, per IP version: {4: HostAcl, 6: HostAcl}.
     host_acls: ClassVar[dict[int, HostAcl]]
+    # How the egress policy reads and writes this platform's packet filters, default routes and NAT.
+    egress: ClassVar[acls.EgressSyntax]
     # A sysObjectID under the vendor's enterprise number is enough (the vendor makes no other OS).
     object_id_suffices: ClassVar[bool] = False
     # The model is the ENTITY-MIB chassis name rather than the sysDescr's (which names only the image family).
@@ -101,6 +104,87 @@ class Platform:
         negate = self.grammar.negation_of
         return [*self.interface_block(port, [negate(template.binding.format(acl=acl))]),
                 negate(template.lines[0].format(acl=acl, host=host))]
+
+    # -- the egress policy: packet filters, default routes and NAT (platforms.acl) --------------------------
+    def read_acls(self, config: ConfigTree) -> dict[str, acls.Acl]:
+        """Every IPv4 ACL by the name its bindings use, rules in the order the device evaluates them."""
+        return acls.read_acls(config, self.egress)
+
+    def interface_facts(self, config: ConfigTree) -> list[acls.InterfaceFacts]:
+        """Each interface with its IPv4 addresses, whether its address is dynamic, and its ACLs per direction."""
+        return acls.interface_facts(config, self.egress)
+
+    def default_routes(self, config: ConfigTree) -> list[acls.StaticRoute]:
+        return acls.default_routes(config, self.egress)
+
+    def outbound_nat(self, config: ConfigTree) -> list[acls.NatExit]:
+        return acls.outbound_nat(config, self.egress)
+
+    def filter_default_action(self, config: ConfigTree) -> str:
+        """What a bound packet filter does with traffic none of its rules match."""
+        syntax = self.egress
+        if syntax.default_deny and any(syntax.default_deny.match(node.text) for node in config.top_lines()):
+            return acls.DENY
+        return syntax.default_action
+
+    def egress_acl_opener(self, acl: str) -> str:
+        return (self.egress.opener if acl.isdigit() else self.egress.named_opener).format(acl=acl)
+
+    def render_acl_binding(self, port: str, acl: str, directions=acls.DIRECTIONS) -> list[str]:
+        """`acl` bound to `port` in each of `directions` (config-file lines)."""
+        templates = self.egress.bind if acl.isdigit() or not self.egress.named_bind else self.egress.named_bind
+        return self.interface_block(port, [templates[direction].format(acl=acl) for direction in directions])
+
+    def render_egress_block(self, ports: list[str], acl: str, blocked_ports, blocked_prefixes=()) -> list[str]:
+        """OneNet's egress ACL: `blocked_prefixes` denied both ways, then each (protocol, port) of `blocked_ports`,
+        then everything else permitted; bound inbound and outbound to each of `ports` (config-file lines)."""
+        syntax = self.egress
+        rules = [*acls.block_rules(syntax, blocked_ports, blocked_prefixes), syntax.permit_rest]
+        lines = [self.egress_acl_opener(acl)]
+        if syntax.description:
+            lines.append(" " + syntax.description.format(text="onenet-egress-block"))
+        lines += [" " + syntax.entry.format(seq=(n + 1) * syntax.step, rule=rule) for n, rule in enumerate(rules)]
+        for port in ports:
+            lines += self.render_acl_binding(port, acl)
+        return lines
+
+    def render_acl_insert(self, acl: acls.Acl, rules: list[str], before: acls.AclRule | None) -> list[str]:
+        """Config-file lines that put `rules` into the existing `acl` just above `before` (at its end for None);
+        when the numbers in between leave no room, the ACL is renumbered (IOS `resequence`) or its rules are
+        written again around the new ones."""
+        syntax = self.egress
+        existing = acl.rules
+        opener = self.egress_acl_opener(acl.name) if acl.numbered_lines else acl.text
+        index = existing.index(before) if before is not None else len(existing)
+        low = existing[index - 1].sequence if index else syntax.first_sequence - 1
+        high = before.sequence if before is not None else low + syntax.step * (len(rules) + 1)
+        if high - low - 1 >= len(rules):
+            return [opener, *(" " + syntax.inserted_entry.format(seq=low + 1 + n, rule=rule)
+                              for n, rule in enumerate(rules))]
+        step = syntax.step * (len(rules) + 1)
+        if syntax.resequence:
+            low = step * index if index else syntax.first_sequence - 1
+            return [syntax.resequence.format(acl=acl.name, start=step, step=step), opener,
+                    *(" " + syntax.inserted_entry.format(seq=low + 1 + n, rule=rule) for n, rule in enumerate(rules))]
+        bodies = [found.group("body") if (found := syntax.rule_line.match(rule.text)) else rule.text
+                  for rule in existing]
+        ordered = [*bodies[:index], *rules, *bodies[index:]]
+        return [opener, *(" " + syntax.remove_rule.format(seq=rule.sequence) for rule in existing),
+                *(" " + syntax.inserted_entry.format(seq=(n + 1) * syntax.step, rule=body)
+                  for n, body in enumerate(ordered))]
+
+    def render_route_removal(self, route: acls.StaticRoute) -> list[str]:
+        return [self.grammar.negation_of(route.head)]
+
+    def render_nat_removal(self, nat: acls.NatExit) -> list[str]:
+        """The lines that stop one outbound NAT: each of its lines negated where it is written."""
+        lines: list[str] = []
+        for section, node in nat.lines:
+            if section is None:
+                lines.append(self.grammar.negation_of(node.text))
+            else:
+                lines += [section.text, " " + self.grammar.negation_of(node.text)]
+        return lines
 
     # -- SNMP identification --------------------------------------------------------------------------
     def owns_object_id(self, oid: str | None, sys_descr: str = "") -> bool:

@@ -28,13 +28,14 @@ class Node:
     children: list[Node] | None = None  # None for a plain line or decoration; a list for a section
     kind: str = ""  # LINE, SECTION or DECORATION; by default a section when it has children, else a line
     indent: str = " "  # as read (children only): `text()` gives it back
+    number: int = 0  # its line number in the text it was parsed from (evidence points there); 0 when applied
 
     def __post_init__(self):
         self.kind = self.kind or (SECTION if self.children is not None else LINE)
 
     def copy(self) -> Node:
         return Node(self.text, None if self.children is None else [c.copy() for c in self.children], self.kind,
-                    self.indent)
+                    self.indent, self.number)
 
     @property
     def is_section(self) -> bool:
@@ -51,28 +52,34 @@ class ConfigTree:
     def parse(cls, text: str, grammar: Grammar) -> ConfigTree:
         tree = cls(grammar)
         section: Node | None = None
+        opener_candidate: Node | None = None
         lines = text.replace("\r\n", "\n").split("\n")
         index = 0
         while index < len(lines):
             raw = lines[index].rstrip()
             index += 1
+            number = index
             stripped = raw.strip()
             indented = raw[:1] in (" ", "\t")
             if not stripped:
                 continue
             if grammar.is_decoration(stripped):
                 if indented and section is not None:  # " #" between a section's sub-blocks (VRP aaa, IOS bgp)
-                    section.children.append(Node(stripped, kind=DECORATION, indent=_indent(raw)))
+                    section.children.append(Node(stripped, kind=DECORATION, indent=_indent(raw), number=number))
                 else:  # a separator at column 0 closes the section (Comware indents its global lines too)
-                    section = None
-                    tree.nodes.append(Node(raw, kind=DECORATION))
+                    section = opener_candidate = None
+                    tree.nodes.append(Node(raw, kind=DECORATION, number=number))
                 continue
             banner = grammar.banner_start.match(stripped) if grammar.banner_start else None
             if banner:
                 block, index = _banner_block(stripped, banner.group("delimiter"), lines, index)
-                node = Node(block)
+                node = Node(block, number=number)
             else:
-                node = Node(stripped)
+                node = Node(stripped, number=number)
+            if indented and section is None and opener_candidate is not None:
+                # Indented lines under a line the grammar does not know as an opener (`vrf definition X`,
+                # `radius-server template X`): that line opens a section all the same.
+                section, opener_candidate.children, opener_candidate.kind = opener_candidate, [], SECTION
             if indented and section is not None:
                 node.indent = _indent(raw)
                 section.children.append(node)
@@ -81,6 +88,8 @@ class ConfigTree:
                 node.children, node.kind = [], SECTION
             tree.nodes.append(node)
             section = node if node.is_section else None
+            # Comware indents its global lines: only a line at column 0 can open a section by indentation.
+            opener_candidate = node if not indented and not banner and not node.is_section else None
         return tree
 
     def opens_section(self, line: str) -> bool:
@@ -98,14 +107,19 @@ class ConfigTree:
     def sections(self, prefix: str = "") -> list[Node]:
         return [node for node in self.nodes if node.is_section and node.text.startswith(prefix)]
 
+    def top_lines(self) -> list[Node]:
+        """The plain configuration lines at top level (no sections, no decoration)."""
+        return [node for node in self.nodes if node.kind == LINE]
+
     def lines(self) -> list[str]:
-        """Every configuration line, children one space in (no decoration): what two configs compare by."""
+        """Every configuration line, a section's lines indented as read (one space, more for nested blocks), no
+        decoration: what two configs compare by, and what hier_config reads."""
         out = []
         for node in self.nodes:
             if node.kind == DECORATION:
                 continue
             out.append(node.text)
-            out.extend(" " + child.text for child in node.children or () if child.kind != DECORATION)
+            out.extend(child.indent + child.text for child in node.children or () if child.kind != DECORATION)
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -194,7 +208,7 @@ class ConfigTree:
             if node.is_section or previous_section:
                 out.append(grammar.separator)
             out.append(" " + node.text if grammar.indent_globals and not node.is_section else node.text)
-            out.extend(" " + child.text for child in node.children or () if child.kind != DECORATION)
+            out.extend(child.indent + child.text for child in node.children or () if child.kind != DECORATION)
             previous_section = node.is_section
         out += [grammar.separator, grammar.trailer]
         return "\n".join(out)

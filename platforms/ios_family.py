@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from platforms.acl import DENY, INBOUND, OUTBOUND, PERMIT, EgressSyntax, RuleSyntax
 from platforms.base import HostAcl
 from platforms.driver import CliDriver, DriverError
 
@@ -17,7 +18,7 @@ CHECKPOINT = "flash:onenet-rollback"
 SINGLE_VALUED = re.compile(
     r"^(description|hostname|ip address(?! \S+ \S+ secondary)|exec-timeout|transport input|shutdown|"
     r"clock timezone|speed|duplex|mtu|ip nat (?:inside|outside)$|password|privilege level|"
-    r"(?:permit|deny) \d+|\d+ (?:permit|deny)|banner (?:motd|login|exec|incoming))\b")
+    r"(?:permit|deny) \d+|\d+ (?:permit|deny)|banner (?:motd|login|exec|incoming))(?= |$)")
 BANNER_START = re.compile(r"^(?P<kind>banner (?:motd|login|exec|incoming)) (?P<delimiter>\^C|\S)")
 NOISE = re.compile(r"^(Building configuration|Current configuration\s*:)")
 HOST_ACLS = {
@@ -26,6 +27,32 @@ HOST_ACLS = {
     6: HostAcl(("ipv6 access-list {acl}", " deny ipv6 host {host} any", " permit ipv6 any any"),
                "ipv6 traffic-filter {acl} in"),
 }
+
+# What the egress policy reads and writes: `ip access-list extended NAME` (or numbered `access-list 101` lines) with
+# `deny tcp any any eq 445` entries, bound by `ip access-group NAME in|out` (an ACL ends with an implicit deny),
+# `ip route 0.0.0.0 0.0.0.0 NEXT-HOP|INTERFACE`, `ip nat inside source ... interface X overload` with the
+# `ip nat outside` interfaces.
+EGRESS = EgressSyntax(
+    acl_opener=re.compile(r"^ip access-list (?P<kind>standard|extended) (?P<name>\S+)$"),
+    rule_line=re.compile(rf"^(?:(?P<seq>\d+) )?(?P<body>(?:{PERMIT}|{DENY})\b.*)$"),
+    rules=RuleSyntax("positional", frozenset({"log", "log-input"})),
+    basic_kinds=frozenset({"standard"}), basic_numbers=((1, 99), (1300, 1999)),
+    numbered_acl_line=re.compile(rf"^access-list (?P<name>\d+) (?:dynamic \S+ (?:timeout \d+ )?)?"
+                                 rf"(?P<body>(?:{PERMIT}|{DENY})\b.*)$"),
+    binding=re.compile(r"^ip access-group (?P<acl>\S+) (?P<direction>in|out)$"),
+    directions={"in": INBOUND, "out": OUTBOUND}, default_action=DENY, step=10, first_sequence=1,
+    default_route=re.compile(r"^(?P<head>ip route(?: vrf \S+)? 0\.0\.0\.0 0\.0\.0\.0) (?P<rest>.+)$"),
+    route_dynamic=frozenset({"dhcp"}),
+    nat_source=re.compile(r"^ip nat (?:inside )?source (?:list|route-map|static)\b.*?(?: interface (?P<interface>.+?))?"
+                          r"(?: (?:overload|vrf \S+|reversible|extendable|no-payload|no-alias))*$"),
+    nat_outside=re.compile(r"^ip nat outside$"),
+    opener="ip access-list extended {acl}", named_opener="ip access-list extended {acl}", description="remark {text}",
+    entry="{rule}", inserted_entry="{seq} {rule}",
+    deny_port="deny {protocol} any any eq {port}", deny_from="deny ip {address} any", deny_to="deny ip any {address}",
+    permit_rest="permit ip any any",
+    bind={INBOUND: "ip access-group {acl} in", OUTBOUND: "ip access-group {acl} out"},
+    resequence="ip access-list resequence {acl} {start} {step}", remove_rule="no {seq}",
+    placeholder_interface="GigabitEthernet0/0")
 
 
 class IosFamilyDriver(CliDriver):

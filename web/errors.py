@@ -96,6 +96,13 @@ CATALOGUE: dict[str, str] = {
     "THREAT_BAD_ADDRESS": "The alert's source is not an IP address; check the capture or EVE line it came from.",
     "THREAT_CONTAINMENT_UNKNOWN": "Use a containment kind OneNet offers: shutdown-port or acl-block-host.",
     "THREAT_PROPOSAL_DECIDED": "This proposal is already decided; propose again if the situation changed.",
+    # compliance
+    "RULES_INVALID": "Fix the rule file at the line and field named, then start again.",
+    "CONFIG_FILE_UNREADABLE": "Check the path and permissions of the config file.",
+    "CONFIG_FILE_TOO_LARGE": "Give the device's running config itself; no config is that large.",
+    # egress
+    "EGRESS_POLICY_INVALID": "Fix the egress policy file at each line and field named, then run the command again.",
+    "EGRESS_CONFIG_UNREADABLE": "Back the device up again; its stored config holds no configuration OneNet can read.",
     # lab
     "LAB_ALREADY_RUNNING": "Stop the running lab first (manage.py lab down), or use it as it is.",
     "LAB_START_FAILED": "Read the lab's log under var/lab/ for why a process stopped, then start it again.",

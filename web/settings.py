@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "inventory",
     "collectors",
     "threat",
+    "policies",
+    "egress",
     "lab",
 ]
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
 from collectors.services.hostkeys import after_session, connection_info
 from collectors.services.selection import devices_to_collect
+from collectors.signals import config_changed
 from inventory.models import Device
 from platforms import ConnectionInfo, DriverError, open_driver
 from web.errors import OneNetError
@@ -129,6 +130,8 @@ def store(device: Device, item: Fetched) -> dict:
             _store_tables(device, item, now)
         state.backup_state, state.last_backup_error, state.last_backup_ok_at = BackupState.OK, "", now
         state.save(update_fields=["backup_state", "last_backup_error", "last_backup_at", "last_backup_ok_at"])
+    if changed:  # compliance checks the new version (policies connects to this)
+        config_changed.send(sender=ConfigVersion, device=device, version=version)
     return {"device": device.name, "status": "changed" if changed else "unchanged", "version": version.pk,
             "lines_added": version.lines_added if changed else 0,
             "lines_removed": version.lines_removed if changed else 0, "seconds": item.seconds}

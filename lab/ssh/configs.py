@@ -1,7 +1,8 @@
 """Each lab device's initial running config, generated from the topology by platform and role.
 
 Every device gets the extranet baseline (hostname, local users with hashed passwords, SSH only on the VTYs
-with a 10-minute idle timeout, a login banner, an SNMP read community limited by an ACL, remote syslog, NTP),
+with a 10-minute idle timeout and the management ACL, a login banner, an SNMP read community limited by an ACL,
+remote syslog, NTP) and the MLPS 2.0 level-3 account items (login-failure lockout, password complexity),
 its interfaces with descriptions and the IPs of its links, and one legitimate default route: towards its
 uplink neighbour on the link to its parent (the city cores point at the unified egress; the egress points at
 the ISPs).  The egress carries the internet NAT and the SMB/NetBIOS block (TCP 135/139/445, UDP 137/138) in
@@ -182,7 +183,9 @@ def _huawei(device: Device, index: LabIndex) -> list[str]:
         lines += [f" rule {5 * (len(SMB_PORTS) + 1)} permit ip"]
     if nat or "rogue-exit" in faults:
         lines += ["acl number 3001", " description nat-extranet", " rule 5 permit ip source 10.0.0.0 0.255.255.255"]
-    lines += ["aaa", " authentication-scheme default", " authorization-scheme default", " domain default"]
+    lines += ["aaa", " authentication-scheme default", " authorization-scheme default", " domain default",
+              " local-aaa-user wrong-password retry-interval 5 retry-time 5 block-time 10",
+              " local-aaa-user password policy administrator"]
     lines += [f" local-user {SSH_USERNAME} password irreversible-cipher $1c${_digest(name, 'u')}$",
               f" local-user {SSH_USERNAME} privilege level 15", f" local-user {SSH_USERNAME} service-type ssh"]
     if "cleartext-password" in faults:
@@ -216,7 +219,7 @@ def _huawei(device: Device, index: LabIndex) -> list[str]:
     lines += ["lldp enable"]
     idle = "idle-timeout 0 0" if "no-idle-timeout" in faults else "idle-timeout 10 0"
     lines += ["user-interface con 0", " authentication-mode aaa", " idle-timeout 10 0"]
-    lines += ["user-interface vty 0 4", " authentication-mode aaa", " user privilege level 15",
+    lines += ["user-interface vty 0 4", " acl 2000 inbound", " authentication-mode aaa", " user privilege level 15",
               " protocol inbound all" if "telnet-vty" in faults else " protocol inbound ssh", f" {idle}"]
     return lines
 
@@ -229,7 +232,8 @@ def _comware(device: Device, index: LabIndex) -> list[str]:
     lines = [f"sysname {name}", "clock timezone Beijing add 08:00:00", "lldp global enable"]
     if "telnet-vty" in faults:
         lines += ["telnet server enable"]
-    lines += ["password-recovery enable"]
+    lines += ["password-recovery enable", "password-control enable", "password-control length 10",
+              "password-control composition type-number 3", "password-control login-attempt 5 exceed lock-time 10"]
     if "no-syslog" not in faults:
         lines += ["info-center loghost source LoopBack0", f"info-center loghost {SYSLOG_SERVER}"]
     if "no-ntp" not in faults:
@@ -261,7 +265,8 @@ def _comware(device: Device, index: LabIndex) -> list[str]:
     lines += ["line class vty", " user-role network-operator"]
     lines += ["line vty 0 63", " authentication-mode scheme", " user-role network-admin",
               " protocol inbound telnet" if "telnet-vty" in faults else " protocol inbound ssh", f" {idle}"]
-    lines += ["ssh server enable", "snmp-agent", f"snmp-agent local-engineid 800063A280{_digest(name)[:12]}"]
+    lines += ["ssh server enable", "ssh server acl 2000", "snmp-agent",
+              f"snmp-agent local-engineid 800063A280{_digest(name)[:12]}"]
     if "snmp-default-community" in faults:
         lines += ["snmp-agent community read simple public", "snmp-agent community write simple private"]
     else:
@@ -291,7 +296,8 @@ def _cisco_common(device: Device, index: LabIndex, ruijie: bool) -> list[str]:
         lines += [f"username {SSH_USERNAME} privilege 15 password 7 {_digest(name, 'u', length=20).encode().hex()}"]
         if "cleartext-password" in faults:
             lines += ["username admin privilege 15 password 0 Admin@2017"]
-        lines += ["enable service ssh-server", "ip ssh version 2", "lldp enable"]
+        lines += ["enable service ssh-server", "ip ssh version 2", "lldp enable", "password policy strong",
+                  "aaa local authentication attempts 5", "aaa local authentication lockout-time 10"]
     else:
         lines += ["version 15.2", "service timestamps debug datetime msec", "service timestamps log datetime msec",
                   "service password-encryption", f"hostname {name}", "boot-start-marker", "boot-end-marker",
@@ -306,7 +312,8 @@ def _cisco_common(device: Device, index: LabIndex, ruijie: bool) -> list[str]:
         else:
             lines += [f"username admin privilege 15 secret 9 $9${_digest(name, 'a', length=14)}$"
                       f"{_digest(name, 'a2', length=43)}"]
-        lines += ["ip ssh version 2", "lldp run", "cdp run"]
+        lines += ["ip ssh version 2", "lldp run", "cdp run", "security passwords min-length 10",
+                  "login block-for 300 attempts 5 within 60"]
     for iface in device.interfaces:
         lines.append(f"interface {iface.name}")
         if iface.description:
@@ -346,7 +353,7 @@ def _cisco_common(device: Device, index: LabIndex, ruijie: bool) -> list[str]:
     lines += [f"banner login ^C{BANNER}^C"]
     exec_timeout = "exec-timeout 0 0" if "no-idle-timeout" in faults else "exec-timeout 10 0"
     lines += ["line con 0", " exec-timeout 10 0", " login local"]
-    lines += ["line vty 0 4", f" {exec_timeout}", " login local",
+    lines += ["line vty 0 4", " access-class 99 in", f" {exec_timeout}", " login local",
               " transport input telnet ssh" if "telnet-vty" in faults else " transport input ssh"]
     return lines
 

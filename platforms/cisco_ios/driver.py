@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import re
 
-from platforms.driver import DriverError, uptime_seconds
+from platforms.driver import DriverError
 from platforms.ios_family import IosFamilyDriver
+from platforms.parsing import uptime_seconds
 
 REVERT_MINUTES = (1, 120)  # what `revert timer` accepts
 

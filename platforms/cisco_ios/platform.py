@@ -33,6 +33,7 @@ class CiscoIos(Platform):
                                 ("Tw", "TwoGigabitEthernet"), ("Et", "Ethernet"), ("Po", "Port-channel"),
                                 ("Lo", "Loopback"), ("Vl", "Vlan"), ("Tu", "Tunnel")))
     host_acls = ios_family.HOST_ACLS
+    egress = ios_family.EGRESS
     hier_config = HierConfigPlatform.CISCO_IOS
     secret_rules = IOS_SECRET_RULES
     enterprise_oids = ("1.3.6.1.4.1.9",)

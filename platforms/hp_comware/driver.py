@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 
-from platforms.driver import CliDriver, DriverError, uptime_seconds
+from platforms.driver import CliDriver, DriverError
+from platforms.parsing import uptime_seconds
 
 CHECKPOINT = "flash:/onenet-rollback.cfg"
 

@@ -6,6 +6,7 @@ import re
 
 from hier_config import Platform as HierConfigPlatform
 
+from platforms.acl import DENY, INBOUND, OUTBOUND, PERMIT, EgressSyntax, RuleSyntax
 from platforms.base import HostAcl, Platform, register
 from platforms.grammar import Abbreviations, Grammar
 from platforms.hp_comware.driver import HpComwareDriver
@@ -30,7 +31,7 @@ class HpComware(Platform):
         single_valued=re.compile(
             r"^(description|sysname|ip address(?! \S+ \S+ sub(?:$| ))|idle-timeout|protocol inbound|"
             r"authentication-mode|user-role|service-type|shutdown|header login|clock timezone|speed|duplex|mtu|"
-            r"nat outbound|password|snmp-agent sys-info version|ntp-service source-interface|rule \d+)\b"),
+            r"nat outbound|password|snmp-agent sys-info version|ntp-service source-interface|rule \d+)(?= |$)"),
         banner_start=re.compile(r"^(?P<kind>header (?:login|shell|motd|incoming)) (?P<delimiter>\S)"),
         indent_globals=True)
     interfaces = Abbreviations((("BAGG", "Bridge-Aggregation"), ("RAGG", "Route-Aggregation"),
@@ -43,6 +44,28 @@ class HpComware(Platform):
         6: HostAcl(("acl ipv6 advanced {acl}", " rule 5 deny ipv6 source {host} 128", " rule 10 permit ipv6"),
                    "packet-filter ipv6 {acl} inbound"),
     }
+    # What the egress policy reads and writes: `acl advanced 3100` + `rule 5 deny tcp destination-port eq 445`, bound
+    # by `packet-filter 3100 inbound|outbound` (traffic no rule matches passes, unless `packet-filter default deny`),
+    # `ip route-static 0.0.0.0 0 NEXT-HOP|INTERFACE`, `nat outbound [ACL]` on the interface it leaves by.
+    egress = EgressSyntax(
+        acl_opener=re.compile(r"^acl (?P<kind>number|advanced|basic)(?: name)? (?P<name>\S+)"),
+        rule_line=re.compile(rf"^rule(?: (?P<seq>\d+))? (?P<body>(?:{PERMIT}|{DENY})\b.*)$"),
+        rules=RuleSyntax("keyword", frozenset({"logging", "counting"})),
+        basic_kinds=frozenset({"basic"}), basic_numbers=((2000, 2999),),
+        binding=re.compile(r"^packet-filter (?:name )?(?!ipv6 )(?P<acl>\S+) (?P<direction>inbound|outbound)\b"),
+        directions={"inbound": INBOUND, "outbound": OUTBOUND}, default_action=PERMIT, step=5, first_sequence=0,
+        default_deny=re.compile(r"^packet-filter default deny\b"),
+        default_route=re.compile(r"^(?P<head>ip route-static(?: vpn-instance \S+)? 0\.0\.0\.0 (?:0\.0\.0\.0|0)) "
+                                 r"(?P<rest>.+)$"),
+        route_qualifiers=frozenset({"vpn-instance"}),
+        nat_interface=re.compile(r"^nat outbound\b"),
+        opener="acl advanced {acl}", named_opener="acl advanced name {acl}", description="description {text}",
+        entry="rule {seq} {rule}", inserted_entry="rule {seq} {rule}",
+        deny_port="deny {protocol} destination-port eq {port}", deny_from="deny ip source {address}",
+        deny_to="deny ip destination {address}", permit_rest="permit ip",
+        bind={INBOUND: "packet-filter {acl} inbound", OUTBOUND: "packet-filter {acl} outbound"},
+        named_bind={INBOUND: "packet-filter name {acl} inbound", OUTBOUND: "packet-filter name {acl} outbound"},
+        remove_rule="undo rule {seq}", placeholder_interface="GigabitEthernet1/0/1")
     hier_config = HierConfigPlatform.HP_COMWARE5
     secret_rules = VRP_COMWARE_SECRET_RULES
     enterprise_oids = ("1.3.6.1.4.1.25506",)

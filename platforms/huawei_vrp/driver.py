@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from platforms.driver import CliDriver, DriverError, uptime_seconds
+from platforms.driver import CliDriver, DriverError
+from platforms.parsing import uptime_seconds
 
 TRIAL_SECONDS = (60, 65535)  # what `commit trial` accepts
 

@@ -6,6 +6,7 @@ import re
 
 from hier_config import Platform as HierConfigPlatform
 
+from platforms.acl import DENY, INBOUND, OUTBOUND, PERMIT, EgressSyntax, RuleSyntax
 from platforms.base import HostAcl, Platform, register
 from platforms.grammar import Abbreviations, Grammar
 from platforms.huawei_vrp.driver import HuaweiVrpDriver
@@ -29,7 +30,7 @@ class HuaweiVrp(Platform):
             r"^(description|sysname|ip address(?! \S+ \S+ sub(?:$| ))|idle-timeout|protocol inbound|"
             r"authentication-mode|user privilege|shutdown|header login|clock timezone|speed|duplex|mtu|"
             r"nat outbound|local-user \S+ password|password|service-type|snmp-agent sys-info version|"
-            r"ntp-service source-interface|rule \d+)\b"),
+            r"ntp-service source-interface|rule \d+)(?= |$)"),
         banner_start=re.compile(r"^(?P<kind>header (?:login|shell))(?: information)? (?P<delimiter>\S)"))
     interfaces = Abbreviations((("XGE", "XGigabitEthernet"), ("GE", "GigabitEthernet"), ("Loop", "LoopBack"),
                                 ("Eth", "Ethernet"), ("Tun", "Tunnel")))
@@ -39,6 +40,28 @@ class HuaweiVrp(Platform):
         6: HostAcl(("acl ipv6 number {acl}", " rule 5 deny ipv6 source {host}/128", " rule 10 permit ipv6"),
                    "traffic-filter inbound ipv6 acl {acl}"),
     }
+    # What the egress policy reads and writes: `acl number 3100` + `rule 5 deny tcp destination-port eq 445`, bound
+    # by `traffic-filter inbound|outbound acl 3100` (traffic no rule matches passes), `ip route-static 0.0.0.0 0.0.0.0
+    # NEXT-HOP|INTERFACE`, `nat outbound ACL` on the interface it leaves by.
+    egress = EgressSyntax(
+        acl_opener=re.compile(r"^acl (?:number |name )(?P<name>\S+)"),
+        rule_line=re.compile(rf"^rule(?: (?P<seq>\d+))? (?P<body>(?:{PERMIT}|{DENY})\b.*)$"),
+        rules=RuleSyntax("keyword", frozenset({"logging"})),
+        basic_kinds=frozenset({"basic"}), basic_numbers=((2000, 2999),),
+        binding=re.compile(r"^traffic-filter (?P<direction>inbound|outbound) acl (?:name )?(?P<acl>\S+)$"),
+        directions={"inbound": INBOUND, "outbound": OUTBOUND}, default_action=PERMIT, step=5, first_sequence=0,
+        default_route=re.compile(r"^(?P<head>ip route-static(?: vpn-instance \S+)? 0\.0\.0\.0 (?:0\.0\.0\.0|0)) "
+                                 r"(?P<rest>.+)$"),
+        route_qualifiers=frozenset({"vpn-instance"}),
+        nat_interface=re.compile(r"^nat outbound\b"),
+        opener="acl number {acl}", named_opener="acl name {acl}", description="description {text}",
+        entry="rule {seq} {rule}", inserted_entry="rule {seq} {rule}",
+        deny_port="deny {protocol} destination-port eq {port}", deny_from="deny ip source {address}",
+        deny_to="deny ip destination {address}", permit_rest="permit ip",
+        bind={INBOUND: "traffic-filter inbound acl {acl}", OUTBOUND: "traffic-filter outbound acl {acl}"},
+        named_bind={INBOUND: "traffic-filter inbound acl name {acl}",
+                    OUTBOUND: "traffic-filter outbound acl name {acl}"},
+        remove_rule="undo rule {seq}", placeholder_interface="GigabitEthernet0/0/1")
     hier_config = HierConfigPlatform.HUAWEI_VRP
     secret_rules = VRP_COMWARE_SECRET_RULES
     enterprise_oids = ("1.3.6.1.4.1.2011",)

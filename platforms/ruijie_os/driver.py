@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from platforms.driver import normalise_mac
 from platforms.ios_family import IosFamilyDriver
+from platforms.parsing import normalise_mac
 
 _MAC = r"[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
 # An RGOS interface in a table: "GigabitEthernet 0/1", "AggregatePort 1", "VLAN 10" (type, space, number).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hier_config import Platform as HierConfigPlatform
 
@@ -31,6 +32,7 @@ class RuijieOs(Platform):
                                 ("Ag", "AggregatePort"), ("Lo", "Loopback"), ("Vl", "VLAN"), ("Tu", "Tunnel")),
                                spaced=True)
     host_acls = ios_family.HOST_ACLS
+    egress = replace(ios_family.EGRESS, placeholder_interface="GigabitEthernet 0/1")  # IOS's, with RGOS's names
     hier_config = HierConfigPlatform.CISCO_IOS
     secret_rules = IOS_SECRET_RULES
     enterprise_oids = ("1.3.6.1.4.1.4881",)

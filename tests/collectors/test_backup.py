@@ -15,7 +15,7 @@ from collectors.services.backup import backup_devices
 from inventory.models import Credential, Device, Interface
 from lab.ssh.configs import is_two_stage
 from platforms import ConnectionInfo
-from platforms.driver import normalise_mac
+from platforms.parsing import normalise_mac
 
 pytestmark = pytest.mark.django_db
 

@@ -61,3 +61,17 @@ def test_secrets_in_real_configs_are_masked(slug, relative, secret):
     text = corpus_path(*relative.split("/")).read_text(errors="replace")
     assert secret in text
     assert secret not in platforms.get(slug).mask_secrets(text)
+
+
+@pytest.mark.parametrize("slug, relative", CONFIGS, ids=[c[1].rsplit("/", 1)[1] for c in CONFIGS])
+def test_every_compliance_finding_on_a_real_config_points_to_its_line(slug, relative):
+    from policies.engine import check_config
+
+    text = corpus_path(*relative.split("/")).read_text(errors="replace")
+    lines = text.splitlines()
+    findings = [f for f in check_config(slug, text, "access") if f.status == "fail"]
+    assert findings, "real configs miss some of the baseline"
+    for finding in findings:
+        assert finding.evidence, finding.rule
+        for number, line in finding.evidence:
+            assert lines[number - 1].strip() == line.split("\n")[0].strip(), (finding.rule, number, line)

@@ -3,7 +3,8 @@
 import pytest
 
 import platforms
-from platforms.driver import ConnectionInfo, normalise_mac
+from platforms.driver import ConnectionInfo
+from platforms.parsing import normalise_mac
 from web.errors import OneNetError
 
 

@@ -68,7 +68,7 @@ def test_an_address_no_device_knows_stays_unlocated_but_keeps_its_agency(lab_inv
     ("Total:7         Dynamic:5       Static:0     Interface:2", None),
 ])
 def test_arp_tables_the_driver_template_missed_are_read_from_the_text(line, expected):
-    from platforms.driver import arp_from_text
+    from platforms.parsing import arp_from_text
 
     rows = arp_from_text(line)
     assert rows == ([] if expected is None else [dict(zip(("ip", "mac", "interface"), expected, strict=True))])

@@ -281,6 +281,55 @@ def missing(ctx: Context) -> dict:
     return {"missing": ctx.tmp_path / "no-such-file"}
 
 
+EGRESS_POLICY = textwrap.dedent("""\
+    blocked_ports: [{protocol: tcp, port: 445}, {protocol: udp, port: 137}]
+    enforce_on: [{role: aggregation, interfaces: uplink}]
+    egress_devices: {roles: [egress]}
+    """)
+
+
+def config_file(ctx: Context) -> dict:
+    """A device config of the operator's, for `compliance check`."""
+    path = ctx.tmp_path / "r1.cfg"
+    path.write_text("sysname r1\n#\nuser-interface vty 0 4\n protocol inbound all\n#\nreturn\n", encoding="utf-8")
+    return {"config": path}
+
+
+def stored_config(ctx: Context) -> dict:
+    """The small inventory's router with a stored config, for `compliance run`."""
+    from django.utils import timezone
+
+    from collectors.models import ConfigVersion
+    from inventory.models import Device
+
+    imported(ctx)
+    ConfigVersion.objects.create(device=Device.objects.get(name="nj-agg-1"), fetched_at=timezone.now(), sha256="x",
+                                 text="sysname nj-agg-1\n#\nuser-interface vty 0 4\n protocol inbound ssh\n")
+    return {}
+
+
+def egress_policy(ctx: Context) -> dict:
+    """A policy file of the operator's, and the small inventory's router with a stored config to verify."""
+    from django.utils import timezone
+
+    from collectors.models import ConfigVersion
+    from inventory.models import Device
+
+    imported(ctx)
+    ConfigVersion.objects.create(device=Device.objects.get(name="nj-agg-1"), fetched_at=timezone.now(), sha256="x",
+                                 text="sysname nj-agg-1\ninterface GigabitEthernet0/0/1\n ip address 172.31.0.2 30\n"
+                                      "ip route-static 0.0.0.0 0.0.0.0 172.31.0.1\n")
+    path = ctx.tmp_path / "egress-policy.yaml"
+    path.write_text(EGRESS_POLICY, encoding="utf-8")
+    return {"policy": path}
+
+
+def bad_egress_policy(ctx: Context) -> dict:
+    path = ctx.tmp_path / "egress-policy.yaml"
+    path.write_text(EGRESS_POLICY.replace("udp", "udpp"), encoding="utf-8")
+    return {"policy": path}
+
+
 # ------------------------------------------------------------------------------------------------ the cases
 
 
@@ -305,6 +354,16 @@ CASES = [
     Case(("backup", "--json")),
     Case(("backup", "--no-tables", "--json")),
     Case(("backup", "--device", "nowhere", "--json"), "DEVICE_UNKNOWN"),
+    Case(("compliance", "check", "--platform", "huawei_vrp", "--config", "{config}", "--json"), setup=config_file),
+    Case(("compliance", "check", "--platform", "cisco_ios", "--config", "{config}", "--role", "egress", "--json"),
+         setup=config_file),
+    Case(("compliance", "check", "--platform", "junos", "--config", "{config}", "--json"), "PLATFORM_UNKNOWN",
+         config_file),
+    Case(("compliance", "check", "--platform", "cisco_ios", "--config", "{missing}", "--json"),
+         "CONFIG_FILE_UNREADABLE", missing),
+    Case(("compliance", "run", "--json")),
+    Case(("compliance", "run", "--device", "nj-agg-1", "--json"), setup=stored_config),
+    Case(("compliance", "run", "--device", "nowhere", "--json"), "DEVICE_UNKNOWN"),
     Case(("coverage", "--json")),
     Case(("coverage", "--region", "nanjiang", "--json"), setup=imported),
     Case(("coverage", "--region", "nowhere", "--json"), "REGION_UNKNOWN"),
@@ -316,6 +375,15 @@ CASES = [
          "CREDENTIAL_KEY_INVALID", key_files),
     Case(("demo_users", "--json"), setup=own_var_dir),
     Case(("demo_users", "--json"), "VAR_DIR_MISSING", no_var_dir, "before init"),
+    Case(("egress", "render", "--platform", "huawei_vrp", "--json")),
+    Case(("egress", "render", "--platform", "cisco_ios", "--policy", "{policy}", "--json"), setup=egress_policy),
+    Case(("egress", "render", "--platform", "junos", "--json"), "PLATFORM_UNKNOWN"),
+    Case(("egress", "render", "--platform", "hp_comware", "--policy", "{policy}", "--json"), "EGRESS_POLICY_INVALID",
+         bad_egress_policy),
+    Case(("egress", "verify", "--json")),
+    Case(("egress", "verify", "--device", "nj-agg-1", "--policy", "{policy}", "--json"), setup=egress_policy),
+    Case(("egress", "verify", "--device", "nowhere", "--json"), "DEVICE_UNKNOWN"),
+    Case(("egress", "verify", "--policy", "{policy}", "--json"), "EGRESS_POLICY_INVALID", bad_egress_policy),
     Case(("init", "--json"), setup=init_paths),
     Case(("init", "--json"), "SETTING_INVALID", shared_var_dir, "shared var dir"),
     Case(("inventory", "import", "{inventory}", "--json"), setup=inventory_file),
@@ -377,6 +445,7 @@ BAD_ARGUMENTS = [
     Case(("lab", "--json"), "USAGE_INVALID"),
     Case(("inventory", "import", "--json"), "USAGE_INVALID"),
     Case(("poll", "--every", "soon", "--json"), "USAGE_INVALID"),
+    Case(("egress", "render", "--json"), "USAGE_INVALID"),
 ]
 
 # Options no case needs, because they cannot change the shape of what is printed: why, for each.

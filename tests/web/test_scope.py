@@ -40,10 +40,21 @@ LIST_MARKERS = {
     "bandwidth:index": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
     "bandwidth:expansion": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
     "threat:alerts": ("10.19.1.77", "10.16.1.77"),
+    # egress (issue 10): each county router's egress verification results (fixture egress_results below)
+    "egress:index": ("nanjiang-agg-1", "zhongxin-agg-1"),
+    "egress:results": ("nanjiang-agg-1", "zhongxin-agg-1"),
+    # compliance (issue 10): results and a waiver on each county's router (fixture compliance_results below)
+    "compliance:overview": ("南江县", "中心区"),
+    "compliance:findings": ("nanjiang-agg-1", "zhongxin-agg-1"),
+    "compliance:waivers": ("nanjiang-agg-1", "zhongxin-agg-1"),
 }
 # Lists that export CSV/XLSX, and declarative lists whose search must not reach outside the scope.
 EXPORTABLE = {name for name in LIST_MARKERS if name.startswith(("inventory:", "bandwidth:"))}
 SEARCHABLE = {name for name in LIST_MARKERS if name.startswith("inventory:")}
+EXPORTABLE |= {"egress:results"}
+SEARCHABLE |= {"egress:results"}
+EXPORTABLE |= {"compliance:findings", "compliance:waivers"}
+SEARCHABLE |= {"compliance:findings", "compliance:waivers"}
 DETAIL_OBJECTS = {
     "inventory:device": lambda slug: Device.objects.get(name=f"{slug}-agg-1").pk,
     "inventory:site": lambda slug: Site.objects.get(slug=f"{slug}-hub").pk,
@@ -51,14 +62,16 @@ DETAIL_OBJECTS = {
     "bandwidth:link_series": lambda slug: busy_link(slug).pk,
     "config_version": lambda slug: ConfigVersion.objects.get(device__name=f"{slug}-agg-1").pk,
     "threat:alert": lambda slug: threat_alert(slug).pk,
+    "compliance:result": lambda slug: compliance_result(slug).pk,
 }
 
 
 def busy_link(county_slug):
     return Link.objects.get(b_interface__device__name=f"{county_slug}-t01-ar")
 # Actions whose own tests prove they act only inside the scope (tests/collectors/test_collect_now.py,
-# tests/collectors/test_ssh_host_keys.py).
-ACTIONS = {"bandwidth:collect", "accept_host_key"}
+# tests/collectors/test_ssh_host_keys.py; the waiver forms and the MLPS workbook: tests/policies/test_console.py).
+ACTIONS = {"bandwidth:collect", "accept_host_key", "compliance:waiver_create", "compliance:waiver_expire",
+           "compliance:mlps_export"}
 SCOPE_CASES = set(LIST_MARKERS) | set(DETAIL_OBJECTS) | ACTIONS
 
 
@@ -156,3 +169,51 @@ def threat_alerts(request):
     ingest_alerts([{"kind": "eternalblue", "severity": "critical", "src": src, "dst": None, "dport": 445,
                     "first_seen": "2026-05-12T08:00:00Z", "last_seen": "2026-05-12T08:00:01Z", "count": 1,
                     "evidence": [f"from {src}"]} for src in THREAT_SOURCES.values()], "pcap", locate=False)
+
+
+# compliance (issue 10): a failing result and a waiver on each county's aggregation router.
+def compliance_result(county_slug):
+    from policies.models import RuleResult
+
+    return RuleResult.objects.get(device__name=f"{county_slug}-agg-1", rule="mgmt.ssh-only")
+
+
+@pytest.fixture(autouse=True)
+def compliance_results(request):
+    if "county_client" not in request.fixturenames:
+        return
+    request.getfixturevalue("demo_inventory")
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from policies.models import RuleResult, Waiver
+
+    now = timezone.now()
+    owner = get_user_model().objects.create_user("compliance-owner", password="x" * 12)
+    for slug in ("nanjiang", "zhongxin"):
+        device = Device.objects.get(name=f"{slug}-agg-1")
+        RuleResult.objects.create(device=device, rule="mgmt.ssh-only", status="fail", severity="high",
+                                  evidence=[[23, "protocol inbound all"]], remediation=["protocol inbound ssh"],
+                                  checked_at=now, since=now)
+        Waiver.objects.create(device=device, rule="ntp.configured", owner=owner, reason=f"{slug} firmware",
+                              expires_at=now + timezone.timedelta(days=30))
+
+
+# egress (issue 10): the county routers' stored configs verified, so each has results (an uplink with no block).
+@pytest.fixture(autouse=True)
+def egress_results(request):
+    if "county_client" not in request.fixturenames:
+        return
+    request.getfixturevalue("collected")
+    from egress.services.verify import verify_devices
+
+    verify_devices()
+
+
+@pytest.mark.parametrize("report", ["checks", "exits", "bandwidth"])
+def test_a_county_user_gets_only_their_county_in_the_egress_reports(county_client, report):
+    for kind in ("csv", "xlsx"):
+        assert county_client.get(reverse("egress:index"), {"export": kind, "report": report}).status_code == 200
+    text = county_client.get(reverse("egress:index"), {"export": "csv", "report": report}).content.decode("utf-8-sig")
+    assert "zhongxin-agg-1" not in text and "city-egress-fw-1" not in text
+    assert ("nanjiang-agg-1" in text) == (report == "checks")

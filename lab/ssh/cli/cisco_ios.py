@@ -66,10 +66,11 @@ CONFIG_WORDS = {
     "no", "default", "control-plane", "class-map", "policy-map", "match", "set", "police", "service-policy",
     "standby", "vrrp", "bandwidth", "negotiation", "media-type", "channel-group", "storm-control", "session-timeout",
     "history", "length", "width", "access-class", "redistribute", "passive-interface", "area", "key", "end",
+    "security",
 }
 GLOBAL_ONLY = ("hostname ", "ip route ", "snmp-server ", "logging ", "ntp ", "banner ", "username ",
                "access-list ", "enable ", "service ", "aaa ", "clock ", "lldp run", "cdp run", "ip ssh ",
-               "ip domain", "ip nat inside source", "ip http")
+               "ip domain", "ip nat inside source", "ip http", "security ", "login block-for", "password policy")
 REVERT_MINUTES = (1, 120)
 NO_REVERT_PENDING = "% No Rollback Confirmed Change pending"
 CONFIRM_REPLACE = ("This will apply all necessary additions and deletions\nto replace the current running "

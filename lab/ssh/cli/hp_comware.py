@@ -52,9 +52,10 @@ CONFIG_WORDS = {
     "qos", "ospf", "bgp", "network", "peer", "import-route", "password-recovery", "undo", "sftp", "scp", "ftp",
     "arp", "mac-address", "dhcp", "radius", "hwtacacs", "area", "silent-interface", "router", "mpls", "netconf",
     "restful", "ip-ttl", "screen-length", "history-command", "set", "link-mode", "combo", "port-security",
+    "password-control",
 }
 GLOBAL_ONLY = ("sysname ", "ip route-static ", "snmp-agent ", "info-center ", "ntp-service ", "header ",
-               "telnet server", "ssh server", "clock ", "lldp global", "password-recovery")
+               "telnet server", "ssh server", "clock ", "lldp global", "password-recovery", "password-control")
 DELAY_RANGE = (1, 65535)  # minutes
 
 

@@ -64,7 +64,7 @@ CONFIG_WORDS = {
     "route-policy", "user-interface", "set", "dns", "http", "ftp", "sftp", "scp", "undo", "arp", "mac-address",
     "portswitch", "firewall", "security-policy", "service-type", "password", "privilege", "history-command",
     "screen-length", "capture-packet", "dhcp", "igmp", "multicast", "radius-server", "hwtacacs-server", "area",
-    "silent-interface", "router", "mpls", "anti-attack", "cpu-defend", "storm-control",
+    "silent-interface", "router", "mpls", "anti-attack", "cpu-defend", "storm-control", "local-aaa-user",
 }
 GLOBAL_ONLY = ("sysname ", "ip route-static ", "snmp-agent ", "info-center ", "ntp-service ", "header ",
                "stelnet ", "telnet server", "ssh user", "ssh server", "clock ", "lldp enable")
