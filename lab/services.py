@@ -120,7 +120,9 @@ def up(scale: str = "demo", seed: int = 1, load_inventory: bool = True) -> dict:
     shards = _shards(len(topology.devices))
     started = time.time()
     processes = []
-    for kind, port, extra in (("snmp", snmp_port, []), ("ssh", ssh_port, ["--state-dir", str(lab_dir())])):
+    # Both kinds share the state directory: the SSH devices publish each device's management plane there.
+    state_dir = ["--state-dir", str(lab_dir())]
+    for kind, port, extra in (("snmp", snmp_port, state_dir), ("ssh", ssh_port, state_dir)):
         for shard in range(shards):
             log = logs / f"{kind}-{shard}.log"
             command = [sys.executable, "-m", f"lab.{kind}", "--scale", scale, "--seed", str(seed), "--port",

@@ -39,6 +39,11 @@ class DriverError(OneNetError):
     refused server offered)."""
 
 
+class LineRefused(DriverError):
+    """The device refused a config line (DRIVER_COMMIT_FAILED): the push undoes what went before. Any other
+    DriverError in the middle of a push (a lost session) cannot be undone from this session."""
+
+
 @dataclass
 class ConnectionInfo:
     host: str
@@ -50,6 +55,10 @@ class ConnectionInfo:
     # The pinned SSH host key (OpenSSH line); None: nothing pinned yet, trusted on first use when allowed.
     host_key: str | None = None
     trust_first_use: bool = True
+    # A device without a commit-confirm of its own: commit_config(revert_in=) arms a LocalRevertTimer in this
+    # process. Off for callers that keep their own durable deadline (the change pipeline: its confirm may come
+    # from another process, which could not cancel this one's timer).
+    local_revert: bool = True
 
 
 class CliDriver(NetworkDriver):
@@ -78,7 +87,7 @@ class CliDriver(NetworkDriver):
         options = optional_args or {}
         self.info = ConnectionInfo(hostname, int(options.get("port", 22)), username, password,
                                    options.get("name", hostname), timeout, options.get("host_key"),
-                                   options.get("trust_first_use", True))
+                                   options.get("trust_first_use", True), options.get("local_revert", True))
         self.session = None
         # After open(): the server's host key (OpenSSH line), and whether it was seen for the first time.
         self.host_key: str | None = None
@@ -91,7 +100,7 @@ class CliDriver(NetworkDriver):
     def from_info(cls, info: ConnectionInfo) -> CliDriver:
         return cls(info.host, info.username, info.password, int(info.timeout),
                    {"port": info.port, "name": info.name, "host_key": info.host_key,
-                    "trust_first_use": info.trust_first_use})
+                    "trust_first_use": info.trust_first_use, "local_revert": info.local_revert})
 
     @property
     def platform(self):
@@ -127,6 +136,7 @@ class CliDriver(NetworkDriver):
             session._open()
             server_key = client.get_transport().get_remote_server_key()
             self.host_key, self.host_key_first_use = key_line(server_key), client.first_use_key is not None
+            session.read_channel = self._noticing_a_drop(session.read_channel)
             self.session = session
         except HostKeyRefused as refused:
             _forget(session)
@@ -152,6 +162,19 @@ class CliDriver(NetworkDriver):
         except BaseException:
             _forget(session)
             raise
+
+    def _noticing_a_drop(self, read_channel):
+        """netmiko's read, raising SSH_SESSION_LOST once the device has closed the session (netmiko itself would
+        wait for the prompt until its read timeout, 20 s, on a channel that can never answer again)."""
+
+        def read() -> str:
+            data = read_channel()
+            channel = self.session.remote_conn if self.session is not None else None
+            if not data and channel is not None and (channel.closed or channel.eof_received):
+                raise DriverError("SSH_SESSION_LOST", f"{self.who} closed the SSH session.")
+            return data
+
+        return read
 
     def close(self) -> None:
         """Back to the exec view, log out, close the transport.
@@ -407,7 +430,7 @@ class CliDriver(NetworkDriver):
             if self.error_pattern.search(output):
                 error = next((text.strip() for text in output.splitlines() if self.error_pattern.search(text)),
                              output.strip())
-                raise DriverError("DRIVER_COMMIT_FAILED", f"{self.who} refused {line!r}: {error}")
+                raise LineRefused("DRIVER_COMMIT_FAILED", f"{self.who} refused {line!r}: {error}")
 
     def push(self, lines: list[str], message: str, revert_in: int | None) -> None:
         raise NotImplementedError
@@ -423,7 +446,8 @@ class CliDriver(NetworkDriver):
 
     # -- the local revert timer (platforms without a commit-confirm of their own) -------------------------
     def arm_local_revert(self, revert_in: int, restore: Callable[[CliDriver], None]) -> None:
-        self._revert_timer = LocalRevertTimer(self, revert_in, restore)
+        if self.info.local_revert:
+            self._revert_timer = LocalRevertTimer(self, revert_in, restore)
 
     def confirm_local_revert(self) -> None:
         if not self.has_pending_commit():

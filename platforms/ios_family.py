@@ -10,7 +10,7 @@ import re
 
 from platforms.acl import DENY, INBOUND, OUTBOUND, PERMIT, EgressSyntax, RuleSyntax
 from platforms.base import HostAcl
-from platforms.driver import CliDriver, DriverError
+from platforms.driver import CliDriver, DriverError, LineRefused
 
 CHECKPOINT = "flash:onenet-rollback"
 
@@ -95,7 +95,7 @@ class IosFamilyDriver(CliDriver):
         self._configure(configure)
         try:
             self.send_config_lines(lines)
-        except DriverError:
+        except LineRefused:
             self._end()
             self.undo_push()
             raise

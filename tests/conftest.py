@@ -84,9 +84,9 @@ def lab(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("lab")
     common = ["--scale", TEST_LAB["scale"], "--seed", str(TEST_LAB["seed"]), "--address-base",
               TEST_LAB["address_base"]]
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "lab.snmp", "--port", str(TEST_LAB["snmp_port"]), *common],
-                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    processes = [  # one state directory for both: the SSH devices publish their management plane to the agents
+        subprocess.Popen([sys.executable, "-m", "lab.snmp", "--port", str(TEST_LAB["snmp_port"]), "--state-dir",
+                          str(state_dir), *common], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "lab.ssh", "--port", str(TEST_LAB["ssh_port"]), "--state-dir",
                           str(state_dir), "--timer-scale", "0.05", *common], cwd=ROOT, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from threat.models import Alert, AlertEvent, AlertNote, ContainmentProposal
+from threat.models import Alert, AlertEvent, AlertNote
 
 
 class AlertEventInline(admin.TabularInline):
@@ -24,11 +24,3 @@ class AlertAdmin(admin.ModelAdmin):
     readonly_fields = ["evidence", "first_seen", "last_seen", "count", "created_at", "updated_at"]
     raw_id_fields = ["region", "agency", "site", "switch", "assignee"]
     inlines = [AlertNoteInline, AlertEventInline]
-
-
-@admin.register(ContainmentProposal)
-class ContainmentProposalAdmin(admin.ModelAdmin):
-    list_display = ["alert", "kind", "device", "port", "status", "created_by", "created_at"]
-    list_filter = ["kind", "status"]
-    readonly_fields = ["lines", "diff"]
-    raw_id_fields = ["alert", "device", "created_by"]

@@ -59,7 +59,7 @@ class EventKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned")
     NOTE = "note", _("Note")
     LOCATED = "located", _("Located")
-    CONTAINMENT = "containment", _("Containment proposed")
+    CONTAINMENT = "containment", _("Containment change")
 
 
 class ContainmentKind(models.TextChoices):
@@ -67,11 +67,6 @@ class ContainmentKind(models.TextChoices):
     ACL_BLOCK_HOST = "acl-block-host", _("Block the host with an ACL")
 
 
-class ProposalStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
 
-
-# Roles that may triage (change status, assign, note, propose containment); managers only read.
+# Roles that may triage (change status, assign, note, write a containment change); managers only read.
 TRIAGE_ROLES = frozenset({"security", "admin", "engineer"})

@@ -12,9 +12,7 @@ from threat.choices import (
     AlertKind,
     AlertSource,
     AlertStatus,
-    ContainmentKind,
     EventKind,
-    ProposalStatus,
     Severity,
 )
 
@@ -114,34 +112,3 @@ class AlertEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.text[:40]}"
-
-
-class ContainmentProposal(models.Model):
-    """A reviewable config change that would contain the alert's host; nothing here pushes it."""
-
-    SCOPE_PATH = "alert__region__path"
-
-    alert = models.ForeignKey(Alert, models.CASCADE, related_name="proposals", verbose_name=_("alert"))
-    device = models.ForeignKey("inventory.Device", models.CASCADE, related_name="containment_proposals",
-                               verbose_name=_("device"))
-    port = models.CharField(_("port"), max_length=64)
-    kind = models.CharField(_("kind"), max_length=16, choices=ContainmentKind.choices)
-    lines = models.JSONField(_("config lines"), default=list)
-    diff = models.TextField(_("diff"), blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ProposalStatus.choices,
-                              default=ProposalStatus.PROPOSED)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name=_("proposed by"))
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name = _("containment proposal")
-        verbose_name_plural = _("containment proposals")
-
-    def __str__(self):
-        return f"{self.get_kind_display()} {self.device.name} {self.port}"
-
-    @property
-    def config_text(self) -> str:
-        return "\n".join(self.lines)

@@ -10,17 +10,6 @@ def locate_alert(alert_id: int) -> bool:
     return locate(alert_id, ssh=True)
 
 
-@shared_task(name="threat.propose_containment")
-def propose_containment(alert_id: int, kind: str, user_id: int | None = None) -> int:
-    from django.contrib.auth import get_user_model
-
-    from threat.models import Alert
-    from threat.services.containment import propose
-
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return propose(Alert.objects.select_related("switch").get(pk=alert_id), kind, user).pk
-
-
 @shared_task(name="threat.scan_capture")
 def scan_capture(path: str) -> dict:
     from threat.services.scan import scan_captures

@@ -11,7 +11,7 @@ from inventory.choices import RegionLevel
 from inventory.models import Agency, Region
 from threat.choices import TRANSITIONS, TRIAGE_ROLES, AlertKind, AlertStatus, ContainmentKind, Severity
 from threat.models import Alert
-from threat.services import ThreatError, containment
+from threat.services import ThreatError
 from threat.services import alerts as alert_service
 from web.access import require_scope, scoped, user_role
 from web.tables import Column, Filter, TableView
@@ -81,8 +81,6 @@ def alert_detail(request, pk):
                 alert_service.assign(alert, request.user, request.user)
             elif action == "note":
                 alert_service.add_note(alert, request.user, request.POST.get("text", ""))
-            elif action == "propose":
-                containment.propose(alert, request.POST.get("kind", ContainmentKind.SHUTDOWN_PORT), request.user)
             else:
                 raise ThreatError("THREAT_ACTION_UNKNOWN", "unknown action; reload the page.")
         except ThreatError as error:
@@ -94,7 +92,7 @@ def alert_detail(request, pk):
     return render(request, "threat/alert.html", {
         "alert": alert, "events": alert.events.select_related("actor"),
         "notes": alert.notes.select_related("author"),
-        "proposals": alert.proposals.select_related("device", "created_by"),
+        "containment_changes": alert.containment_changes.select_related("author").order_by("-created_at"),
         "can_triage": can_triage(request.user), "actions": actions,
         "containment_kinds": ContainmentKind.choices, "county": _county(alert)})
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "threat",
     "policies",
     "egress",
+    "changes",
     "lab",
 ]
 
@@ -168,6 +169,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Fixed entries beat installs beside the per-county ones of `manage.py schedules`: the change pipeline's sweep
+# rolls back what nobody confirmed in time and settles pushes whose worker died.
+CELERY_BEAT_SCHEDULE = {"changes: sweep": {"task": "changes.sweep", "schedule": 30.0, "options": {"queue": "celery"}}}
 
 # Collectors: the poller's own bounds on every SNMP call, and how wide a cycle runs.
 # Measured on the city lab: 100 requests in flight per process, each answer taking pysnmp ~26 ms of CPU to
@@ -181,6 +185,14 @@ ONENET_POLL_INTERVAL_S = env_int("ONENET_POLL_INTERVAL_S", 300, minimum=10)
 ONENET_BACKUP_INTERVAL_S = env_int("ONENET_BACKUP_INTERVAL_S", 6 * 3600, minimum=60)
 ONENET_BACKUP_WORKERS = env_int("ONENET_BACKUP_WORKERS", 32, minimum=1)
 ONENET_SSH_TIMEOUT = env_int("ONENET_SSH_TIMEOUT_S", 20, minimum=1)
+# Changes: devices pushed at once per worker task; whether a second engineer must approve (four eyes); the
+# default time to confirm a pushed change before it rolls back by itself.
+ONENET_PUSH_WORKERS = env_int("ONENET_PUSH_WORKERS", 16, minimum=1)
+ONENET_CHANGE_FOUR_EYES = env_bool("ONENET_CHANGE_FOUR_EYES", True)
+ONENET_CHANGE_CONFIRM_TIMEOUT_S = env_int("ONENET_CHANGE_CONFIRM_TIMEOUT_S", 300, minimum=60)
+if ONENET_CHANGE_CONFIRM_TIMEOUT_S > 7200:  # IOS's revert timer stops at 120 minutes
+    raise ImproperlyConfigured(f"ONENET_CHANGE_CONFIRM_TIMEOUT_S={ONENET_CHANGE_CONFIRM_TIMEOUT_S} is too large; "
+                               "expected 60 to 7200 seconds.")
 ONENET_SAMPLE_RETENTION_DAYS = env_int("ONENET_SAMPLE_RETENTION_DAYS", 35, minimum=1)
 
 ONENET_METRICS_TOKEN = env_str("ONENET_METRICS_TOKEN", "")

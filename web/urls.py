@@ -13,6 +13,7 @@ urlpatterns = [
     path("threat/", include("threat.urls")),
     path("compliance/", include("policies.urls")),
     path("egress/", include("egress.urls")),
+    path("changes/", include("changes.urls")),
     path("configs/<int:pk>/", collector_views.config_version, name="config_version"),
     path("devices/<int:pk>/ssh-host-key/accept/", collector_views.accept_host_key, name="accept_host_key"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -1,11 +1,14 @@
 """python -m lab.snmp: serve the lab topology's SNMP agents, or `.snmprec` recordings, until SIGTERM.
 
     python -m lab.snmp --scale demo --seed 1 --port 161 --shard 0 --shards 1 [--address-base 127.10.0.1]
+                       [--state-dir D]
     python -m lab.snmp --snmprec FILE... --address 127.0.0.1 --port 1161
 
 With --snmprec, all files are served on the one address and the community selects the recording: the
 community of `vrp_5720.snmprec` is `vrp_5720` (snmpsim's convention).  One line "ready ..." goes to stdout when
-every socket is bound.
+every socket is bound.  `--state-dir D`: the SSH devices' state directory (`python -m lab.ssh --state-dir D`); each
+device then follows the management state they publish (SNMP ACLs, shut interfaces, management cut).  Without it
+the agents ignore the devices' configs.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ async def _main(args) -> None:
         from lab.topology import generate
 
         topology = generate(args.scale, args.seed, args.address_base)
-        agent = await start(topology, args.port, args.shard, args.shards, args.started, args.max_response)
+        agent = await start(topology, args.port, args.shard, args.shards, args.started, args.max_response,
+                            args.state_dir)
         what = (f"{len(agent.endpoints)} devices (shard {args.shard}/{args.shards} of {len(topology.devices)}) "
                 f"on port {args.port}")
     print(f"ready {what} in {time.monotonic() - t0:.2f}s, rss {_rss_mb():.0f} MB, pid {os.getpid()}", flush=True)
@@ -63,6 +67,8 @@ def main(argv=None) -> int:
                         help="lab epoch (unix seconds) the devices' uptimes count from; default: start of this month")
     parser.add_argument("--max-response", type=int, default=65000, help="largest response in bytes")
     parser.add_argument("--snmprec", nargs="+", metavar="FILE", help="serve these recordings instead")
+    parser.add_argument("--state-dir", default=None,
+                        help="the SSH devices' state directory: follow the management state they publish")
     parser.add_argument("--address", default="127.0.0.1", help="address for --snmprec")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)

@@ -8,6 +8,9 @@
   `lab-snmp-auth-1` (topology's SNMP_V3_USER/SNMP_V3_AUTH; engine ID discovery and usmStats reports included; no
   privacy, no time-window check).  They do not answer v1/v2c.
 - Devices with status "planned" (ordered, not installed) are not bound: they never answer.
+- With a state directory (the SSH devices' one), each device follows its management plane
+  (lab/snmp/management.py): requests its SNMP ACLs deny, and every request while it is cut off, get no answer;
+  interfaces shut down in its running config read ifAdminStatus/ifOperStatus down(2).  One stat per request.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from lab.snmp import ber
+from lab.snmp.management import PlaneFile
 from lab.snmp.mib import DeviceMib, links_by_interface
 
 log = logging.getLogger("lab.snmp")
@@ -305,7 +309,7 @@ class _Endpoint(asyncio.DatagramProtocol):
     """One device (or one recording address): answers datagrams synchronously, no task per request."""
 
     def __init__(self, views: dict, v3: V3Engine | None = None, v3_view=None, silent: bool = False,
-                 max_response: int = MAX_RESPONSE):
+                 max_response: int = MAX_RESPONSE, plane_file: PlaneFile | None = None, mib: DeviceMib | None = None):
         self.views = views
         self.v3 = v3
         self.v3_view = v3_view
@@ -313,6 +317,9 @@ class _Endpoint(asyncio.DatagramProtocol):
         self.max_response = max_response
         self.transport = None
         self.requests = 0
+        self.plane_file = plane_file  # the device's management state (None: recordings, or no state directory)
+        self.mib = mib
+        self.plane = None
 
     def connection_made(self, transport):
         self.transport = transport
@@ -321,6 +328,13 @@ class _Endpoint(asyncio.DatagramProtocol):
         if self.silent:
             return
         self.requests += 1
+        if self.plane_file is not None:
+            plane = self.plane_file.current()
+            if plane is not self.plane:
+                self.plane = plane
+                self.mib.set_shutdown(plane.shutdown if plane is not None else ())
+            if plane is not None and not plane.admits_snmp(addr[0]):
+                return  # an SNMP ACL denies the source, or the device is cut off: no answer
         try:
             if self.v3 is not None and _is_v3(data):
                 response = self.v3.answer(data, self.v3_view, self.max_response)
@@ -390,8 +404,11 @@ def lab_epoch(now: float | None = None) -> float:
 
 
 async def start(topology, port: int = 161, shard: int = 0, shards: int = 1, started: float | None = None,
-                max_response: int = MAX_RESPONSE) -> Agent:
+                max_response: int = MAX_RESPONSE, state_dir: str | Path | None = None) -> Agent:
     """Bind the shard's devices (index % shards == shard) on their addresses and return the running Agent.
+
+    `state_dir` is the SSH devices' state directory: each device then follows the management state they publish
+    under `mgmt/` (SNMP ACLs, shut interfaces, management cut).
 
     `started` is the lab's epoch (default `lab_epoch()`, the start of the current month): devices that do not
     reboot have been up since 1-40 days before it, so restarting the agents within a month changes no counter;
@@ -413,8 +430,9 @@ async def start(topology, port: int = 161, shard: int = 0, shards: int = 1, star
             if device.snmp_version == "3":
                 v3 = V3Engine(engine_id_for(device.name), mib.boot_time)
             # a v3 device is v3-only, like a hardened real one: its community gets no answer
+            plane_file = PlaneFile(Path(state_dir) / "mgmt" / f"{device.name}.json") if state_dir else None
             endpoint = _Endpoint({} if v3 else {mib.community: mib}, v3, mib, silent="snmp-timeout" in device.faults,
-                                 max_response=max_response)
+                                 max_response=max_response, plane_file=plane_file, mib=mib)
             transport, _ = await loop.create_datagram_endpoint(lambda e=endpoint: e, sock=_bind(device.address, port))
             agent.transports.append(transport)
             agent.endpoints[device.address] = endpoint
@@ -434,9 +452,9 @@ async def _run_until_cancelled(agent: Agent, ready) -> None:
 
 
 async def serve(topology, port: int = 161, shard: int = 0, shards: int = 1, started: float | None = None,
-                max_response: int = MAX_RESPONSE, ready=None) -> None:
+                max_response: int = MAX_RESPONSE, ready=None, state_dir: str | Path | None = None) -> None:
     """Serve the shard's devices until cancelled. `ready(agent)` is called once everything is bound."""
-    await _run_until_cancelled(await start(topology, port, shard, shards, started, max_response), ready)
+    await _run_until_cancelled(await start(topology, port, shard, shards, started, max_response, state_dir), ready)
 
 
 async def start_recordings(paths, address: str = "127.0.0.1", port: int = 161,

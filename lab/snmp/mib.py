@@ -13,6 +13,7 @@ from bisect import bisect_right
 
 from lab import profile
 from lab.snmp import ber
+from lab.snmp.management import interface_key
 
 MIB2 = (1, 3, 6, 1, 2, 1)
 SYSTEM = MIB2 + (1,)
@@ -23,10 +24,11 @@ IFX_ENTRY = MIB2 + (31, 1, 1, 1)
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 PACKET_BYTES = 640  # mean packet size for the packet counters
+DOWN_TLV = ber.tlv_int(2)  # ifAdminStatus / ifOperStatus down(2)
 
 # Column number -> getter name; "s:" = static per interface value, "d:" = computed per request.
 IF_COLUMNS = {
-    1: "s:index", 2: "s:descr", 3: "s:type", 4: "s:mtu", 5: "s:speed", 6: "s:phys", 7: "s:admin", 8: "s:oper",
+    1: "s:index", 2: "s:descr", 3: "s:type", 4: "s:mtu", 5: "s:speed", 6: "s:phys", 7: "d:admin", 8: "d:oper",
     9: "d:last_change", 10: "d:in_octets", 11: "d:in_ucast", 13: "d:in_discards", 14: "d:in_errors",
     15: "s:zero32", 16: "d:out_octets", 17: "d:out_ucast", 19: "d:out_discards", 20: "d:out_errors",
 }
@@ -177,6 +179,13 @@ class DeviceMib:
         self._t = None
         self._boot = 0.0
         self._cache: dict = {}
+        self.shut: frozenset[int] = frozenset()  # positions of the interfaces shut down in the running config
+
+    def set_shutdown(self, names) -> None:
+        """The interfaces shut down in the device's running config (lab/snmp/management.py): admin and oper down."""
+        wanted = {interface_key(name) for name in names}
+        self.shut = frozenset(pos for pos, iface in enumerate(self.device.interfaces)
+                              if interface_key(iface.name) in wanted)
 
     # -- time ----------------------------------------------------------------------------
     def boot_time(self, t: float) -> float:
@@ -279,6 +288,12 @@ class DeviceMib:
 
     def _count(self, i: int, t: float, which: int) -> int:
         return profile.count(self.rates[i][which], self._boot, t)
+
+    def _d_admin(self, i, t):
+        return DOWN_TLV if i in self.shut else self.static["admin"][i]
+
+    def _d_oper(self, i, t):
+        return DOWN_TLV if i in self.shut else self.static["oper"][i]
 
     def _d_last_change(self, i, t):
         return ber.tlv_int(min(int((t - self._boot) * 100), 3000 + 7 * i) & M32, ber.TIMETICKS)

@@ -4,6 +4,10 @@
 Runs the topology's SSH devices (this shard's share) until SIGTERM/SIGINT.  `--timer-scale F` (default 1.0)
 multiplies the duration of every rollback timer of an unconfirmed change (VRP8 `commit trial`, Comware
 `configuration commit delay`, IOS `configure terminal revert timer`): at 0.05 "1 minute" and "60 seconds" last 3 s.
+
+Each device's management plane (VTY and SNMP ACLs, shut interfaces, management cut) is published under
+`<state-dir>/mgmt/` for `python -m lab.snmp --state-dir` (the same directory).  Every device also knows the hidden,
+lab-only exec command `lab-fault drop-session-after N | rescue-after SECONDS | clear` (lab/ssh/management.py).
 """
 
 from __future__ import annotations

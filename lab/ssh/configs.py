@@ -1,7 +1,8 @@
 """Each lab device's initial running config, generated from the topology by platform and role.
 
 Every device gets the extranet baseline (hostname, local users with hashed passwords, SSH only on the VTYs
-with a 10-minute idle timeout and the management ACL, a login banner, an SNMP read community limited by an ACL,
+with a 10-minute idle timeout and the management ACL (the NMS network and the lab's console on the loopback), a
+login banner, an SNMP read community limited by that ACL,
 remote syslog, NTP) and the MLPS 2.0 level-3 account items (login-failure lockout, password complexity),
 its interfaces with descriptions and the IPs of its links, and one legitimate default route: towards its
 uplink neighbour on the link to its parent (the city cores point at the unified egress; the egress points at
@@ -25,6 +26,11 @@ from lab.topology import SSH_USERNAME, Device, Link, Topology
 SYSLOG_SERVER = "10.0.250.10"
 NTP_SERVER = "10.0.250.11"
 NMS_NETWORK = ("10.0.250.0", "0.0.0.255")
+# The lab's console (its poller, backups, tests) reaches the devices over the loopback: Linux gives a connection to
+# 127.x.y.z the source address 127.0.0.1, so the management ACLs must admit it as they admit the NMS network.
+CONSOLE_NETWORK = ("127.0.0.0", "0.255.255.255")
+# The management ACL of the baseline, bound to the VTY lines (SSH) and to the SNMP community.
+NMS_ACL = {"huawei_vrp": "2000", "hp_comware": "2000", "cisco_ios": "99", "ruijie_os": "99"}
 BANNER = "Authorized access only. This extranet device is monitored; activity is logged."
 SMB_PORTS = (("tcp", 135), ("tcp", 139), ("tcp", 445), ("udp", 137), ("udp", 138))
 TWO_STAGE_ROLES = ("core", "egress", "aggregation")
@@ -153,6 +159,16 @@ def _smb_applied(device: Device, index: LabIndex) -> list[str]:
 
 
 # -- Huawei VRP --------------------------------------------------------------------------------
+def config_community(device: Device) -> str:
+    """The SNMP read community as the device's baseline config writes it (VRP and Comware write it ciphered)."""
+    if "snmp-default-community" in device.faults:
+        return "public"
+    return {"huawei_vrp": f"%^%#{_digest(device.name, 'snmp')}%^%#",
+            "hp_comware": f"$c$3${_digest(device.name, 'snmp')}==",
+            "cisco_ios": _digest(device.name, "snmp", length=12),
+            "ruijie_os": _digest(device.name, "snmp", length=12)}[device.platform]
+
+
 def _huawei(device: Device, index: LabIndex) -> list[str]:
     faults = set(device.faults)
     name = device.name
@@ -169,13 +185,14 @@ def _huawei(device: Device, index: LabIndex) -> list[str]:
     if "snmp-default-community" in faults:
         lines += ["snmp-agent community read public", "snmp-agent community write private"]
     else:
-        lines += [f"snmp-agent community read cipher %^%#{_digest(name, 'snmp')}%^%# acl 2000"]
+        lines += [f"snmp-agent community read cipher {config_community(device)} acl 2000"]
     lines += ["snmp-agent sys-info version v2c v3"]
     if "telnet-vty" in faults:
         lines += ["telnet server enable"]
     lines += ["stelnet server enable", f"ssh user {SSH_USERNAME} authentication-type password",
               f"ssh user {SSH_USERNAME} service-type stelnet"]
-    lines += ["acl number 2000", " description nms", f" rule 5 permit source {NMS_NETWORK[0]} {NMS_NETWORK[1]}"]
+    lines += ["acl number 2000", " description nms", f" rule 5 permit source {NMS_NETWORK[0]} {NMS_NETWORK[1]}",
+              f" rule 10 permit source {CONSOLE_NETWORK[0]} {CONSOLE_NETWORK[1]}"]
     if smb:
         lines += ["acl number 3100", " description block-smb-netbios"]
         lines += [f" rule {5 * (n + 1)} deny {proto} destination-port eq {port}"
@@ -253,7 +270,8 @@ def _comware(device: Device, index: LabIndex) -> list[str]:
         lines.append(f"ip route-static 0.0.0.0 0 {hop.remote_ip} description default-{hop.device}")
     if "rogue-exit" in faults:
         lines.append("ip route-static 0.0.0.0 0 Cellular0/0 preference 10")
-    lines += ["acl basic 2000", " description nms", f" rule 5 permit source {NMS_NETWORK[0]} {NMS_NETWORK[1]}"]
+    lines += ["acl basic 2000", " description nms", f" rule 5 permit source {NMS_NETWORK[0]} {NMS_NETWORK[1]}",
+              f" rule 10 permit source {CONSOLE_NETWORK[0]} {CONSOLE_NETWORK[1]}"]
     if "rogue-exit" in faults:
         lines += ["acl advanced 3001", " rule 5 permit ip source 10.0.0.0 0.255.255.255"]
     if smb:
@@ -270,7 +288,7 @@ def _comware(device: Device, index: LabIndex) -> list[str]:
     if "snmp-default-community" in faults:
         lines += ["snmp-agent community read simple public", "snmp-agent community write simple private"]
     else:
-        lines += [f"snmp-agent community read cipher $c$3${_digest(name, 'snmp')}== acl 2000"]
+        lines += [f"snmp-agent community read cipher {config_community(device)} acl 2000"]
     lines += ["snmp-agent sys-info version v2c v3"]
     lines += ["domain system", "domain default enable system", "role name level-15"]
     lines += [f"local-user {SSH_USERNAME} class manage", f" password hash $h$6${_digest(name, 'u', length=40)}==",
@@ -339,7 +357,8 @@ def _cisco_common(device: Device, index: LabIndex, ruijie: bool) -> list[str]:
         lines.append("ip access-list extended SMB-BLOCK")
         lines += [f" deny   {proto} any any eq {port}" for proto, port in SMB_PORTS]
         lines += [" permit ip any any"]
-    lines += [f"access-list 99 permit {NMS_NETWORK[0]} {NMS_NETWORK[1]}"]
+    lines += [f"access-list 99 permit {NMS_NETWORK[0]} {NMS_NETWORK[1]}",
+              f"access-list 99 permit {CONSOLE_NETWORK[0]} {CONSOLE_NETWORK[1]}"]
     if "rogue-exit" in faults:
         lines += ["access-list 10 permit 10.0.0.0 0.255.255.255"]
     if "no-syslog" not in faults:
@@ -347,7 +366,7 @@ def _cisco_common(device: Device, index: LabIndex, ruijie: bool) -> list[str]:
     if "snmp-default-community" in faults:
         lines += ["snmp-server community public RO", "snmp-server community private RW"]
     else:
-        lines += [f"snmp-server community {_digest(name, 'snmp', length=12)} RO 99"]
+        lines += [f"snmp-server community {config_community(device)} RO 99"]
     if "no-ntp" not in faults:
         lines += [f"ntp server {NTP_SERVER}"]
     lines += [f"banner login ^C{BANNER}^C"]

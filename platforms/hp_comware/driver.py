@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from platforms.driver import CliDriver, DriverError
+from platforms.driver import CliDriver, DriverError, LineRefused
 from platforms.parsing import uptime_seconds
 
 CHECKPOINT = "flash:/onenet-rollback.cfg"
@@ -72,7 +72,7 @@ class HpComwareDriver(CliDriver):
             self.run(f"configuration commit delay {max(1, math.ceil(int(revert_in) / 60))}")
         try:
             self.send_config_lines(lines)
-        except DriverError:
+        except LineRefused:
             if revert_in:
                 self.run("configuration commit")  # stop the timer: the checkpoint is restored right now
             self._user_view()

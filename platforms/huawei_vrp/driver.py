@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from platforms.driver import CliDriver, DriverError
+from platforms.driver import CliDriver, DriverError, LineRefused
 from platforms.parsing import uptime_seconds
 
 TRIAL_SECONDS = (60, 65535)  # what `commit trial` accepts
@@ -90,7 +90,7 @@ class HuaweiVrpDriver(CliDriver):
         two_stage = self._system_view()
         try:
             self.send_config_lines(lines)
-        except DriverError:
+        except LineRefused:
             if two_stage:
                 self.run("abort")
             self._user_view()

@@ -117,7 +117,11 @@ class Broker:
 
 
 class Worker:
-    def __init__(self, broker: Broker, database_url: str, log: Path):
+    """`queues`: the comma-separated queues it consumes; `name`: its node name (tests/changes/test_browser.py
+    runs one for the dry-run queue and a county's)."""
+
+    def __init__(self, broker: Broker, database_url: str, log: Path, queues: str = QUEUE,
+                 name: str = f"nanjiang-test-{os.getpid()}"):
         from django.conf import settings
 
         self.log = log
@@ -129,8 +133,8 @@ class Worker:
             ONENET_SNMP_TIMEOUT_MS="1500", ONENET_SNMP_RETRIES="1", PYTHONUNBUFFERED="1",
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         )
-        command = [str(CELERY), "-A", "web", "worker", "--pool=solo", "-Q", QUEUE, "-l", "info",
-                   "-n", f"nanjiang-test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
+        command = [str(CELERY), "-A", "web", "worker", "--pool=solo", "-Q", queues, "-l", "info",
+                   "-n", f"{name}@%h", "--without-gossip", "--without-mingle"]
         with open(log, "wb") as out:
             # Run in its own var/: the filesystem transport writes its `control` folder under the current one.
             self.process = subprocess.Popen(command, cwd=broker.var_dir, env=env, stdout=out, stderr=subprocess.STDOUT,

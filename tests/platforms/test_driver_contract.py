@@ -149,3 +149,27 @@ def test_a_replace_candidate_ends_as_the_intended_config(device_of, slug, two_st
         driver.load_replace_candidate(config=running)
         driver.commit_config()
         assert platform.parse(driver.running_config()).lines() == platform.parse(running).lines()
+
+
+@pytest.mark.parametrize("slug, two_stage", KINDS, ids=IDS)
+def test_a_session_the_device_drops_raises_session_lost(device_of, slug, two_stage, lab_ports):
+    """The lab's `lab-fault drop-session-after 1` closes the session at the second config line: the driver says so
+    (SSH_SESSION_LOST) instead of waiting for a prompt that can never come; the caller settles the device."""
+    from tests.lab.management import run
+
+    device, interface, info = device_of(slug, two_stage)
+    with platforms.open_driver(slug, info) as driver:
+        original = driver.running_config()
+    run(device, lab_ports[1], "lab-fault drop-session-after 1")
+    try:
+        with platforms.open_driver(slug, info) as driver:
+            merge_description(driver, interface, "onenet-dropped")
+            with pytest.raises(DriverError, match="SSH_SESSION_LOST"):
+                driver.commit_config()
+    finally:
+        run(device, lab_ports[1], "lab-fault clear")
+        with platforms.open_driver(slug, info) as driver:
+            if driver.has_pending_commit():
+                driver.rollback()
+            driver.load_replace_candidate(config=original)
+            driver.commit_config()

@@ -4,8 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from changes.models import ChangeRequest
+from changes.services.pipeline import INLINE
 from inventory.models import Device
-from threat.models import Alert, ContainmentProposal
+from threat.models import Alert
 from threat.services.alerts import ingest_alerts
 
 pytestmark = pytest.mark.django_db
@@ -128,9 +130,10 @@ def test_a_manager_reads_but_cannot_triage(alerts, as_user):
     page = client.get(url).content.decode()
     assert "nanjiang-t01-sw1" in page and 'value="acknowledge"' not in page
     assert client.post(url, {"action": "acknowledge"}).status_code == 403
-    assert client.post(url, {"action": "propose", "kind": "shutdown-port"}).status_code == 403
+    assert 'name="release_after_minutes"' not in page  # no containment form either
+    client.post(reverse("changes:contain", args=[alerts["10.19.1.13"].pk]), {"kind": "shutdown-port"})
     assert Alert.objects.get(pk=alerts["10.19.1.13"].pk).status == "new"
-    assert not ContainmentProposal.objects.exists()
+    assert not ChangeRequest.objects.exists()
 
 
 def test_triage_without_the_csrf_token_is_refused(alerts, make_user):
@@ -141,19 +144,22 @@ def test_triage_without_the_csrf_token_is_refused(alerts, make_user):
     assert Alert.objects.get(pk=alerts["10.19.1.13"].pk).status == "new"
 
 
-def test_proposing_containment_from_the_alert_page_stores_and_shows_it(alerts, as_user):
+def test_containment_from_the_alert_page_is_a_change_linked_from_the_alert(alerts, as_user):
     client = as_user("security")
-    url = reverse("threat:alert", args=[alerts["10.19.1.13"].pk])
-    assert client.post(url, {"action": "propose", "kind": "shutdown-port"}).status_code == 302
-    proposal = ContainmentProposal.objects.get()
-    assert proposal.lines == ["interface GigabitEthernet0/3", " shutdown"]
-    assert proposal.created_by.username == "security-city" and proposal.status == "proposed"
-    page = client.get(url).content.decode()
-    assert "interface GigabitEthernet0/3" in page
-    # An alert nobody located yet gets a coded message instead of a proposal.
-    response = client.post(reverse("threat:alert", args=[alerts["10.19.1.14"].pk]),
-                           {"action": "propose", "kind": "shutdown-port"}, follow=True)
-    assert "THREAT_NOT_LOCATED" in response.content.decode()
+    alert = alerts["10.19.1.13"]
+    page = client.get(reverse("threat:alert", args=[alert.pk])).content.decode()
+    assert f'action="{reverse("changes:contain", args=[alert.pk])}"' in page
+    token = INLINE.set(True)  # the dry run in this process, never a message left on the test's broker
+    try:
+        client.post(reverse("changes:contain", args=[alert.pk]), {"kind": "shutdown-port"})
+    finally:
+        INLINE.reset(token)
+    change = ChangeRequest.objects.get()
+    assert (change.source, change.alert_id, change.author.username) == ("containment", alert.pk, "security-city")
+    assert change.tasks.get().lines == ["interface GigabitEthernet0/3", " shutdown"]
+    page = client.get(reverse("threat:alert", args=[alert.pk])).content.decode()
+    assert reverse("changes:detail", args=[change.pk]) in page
+    assert alert.events.filter(kind="containment", text__contains=f"change #{change.pk}").exists()
 
 
 def test_the_navigation_offers_alerts(alerts, as_user):

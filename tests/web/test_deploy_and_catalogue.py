@@ -26,8 +26,9 @@ def test_every_message_of_the_console_has_a_chinese_translation():
     entries = [e for e in text.split("\n\n") if "msgid" in e]
     untranslated = []
     for entry in entries[1:]:  # the first entry is the catalogue's header
-        msgid = "".join(re.findall(r'msgid\s+((?:"(?:[^"\\]|\\.)*"\s*)+)msgstr', entry, re.S)).strip()
-        msgstr = re.search(r'msgstr\s+((?:"(?:[^"\\]|\\.)*"\s*)+)', entry, re.S)
-        if msgstr is None or re.sub(r'["\s]', "", msgstr.group(1)) == "" or "#, fuzzy" in entry:
-            untranslated.append(msgid[:60])
+        msgid = re.search(r'msgid\s+((?:"(?:[^"\\]|\\.)*"\s*)+)', entry, re.S).group(1)
+        # a plural entry has msgstr[0] (zh-Hans has one form): each form present must be filled in
+        msgstrs = re.findall(r'msgstr(?:\[\d+\])?\s+((?:"(?:[^"\\]|\\.)*"\s*)+)', entry, re.S)
+        if not msgstrs or any(re.sub(r'["\s]', "", form) == "" for form in msgstrs) or "#, fuzzy" in entry:
+            untranslated.append(re.sub(r'"\s*"', "", msgid)[:60])
     assert untranslated == []

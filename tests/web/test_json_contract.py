@@ -281,6 +281,46 @@ def missing(ctx: Context) -> dict:
     return {"missing": ctx.tmp_path / "no-such-file"}
 
 
+def engineers(ctx: Context) -> dict:
+    """alice writes changes, bob approves them, analyst contains alerts (the small inventory's router, which has
+    no SSH credential: a dry run reaches no device, it says why)."""
+    from django.contrib.auth import get_user_model
+
+    from web.models import Profile
+
+    imported(ctx)
+    for name, role in (("alice", "engineer"), ("bob", "engineer"), ("analyst", "security")):
+        Profile.objects.create(user=get_user_model().objects.create_user(name), role=role)
+    path = ctx.tmp_path / "change.cfg"
+    path.write_text("ntp-service unicast-server 10.0.250.11\n", encoding="utf-8")
+    return {"lines": path, "missing": ctx.tmp_path / "no-such-file"}
+
+
+def a_change(ctx: Context) -> dict:
+    """A change of alice's on the small inventory's router, waiting for approval."""
+    from changes.models import ChangeRequest
+    from changes.services import requests
+    from inventory.models import Device
+
+    files = engineers(ctx)
+    device = Device.objects.get(name="nj-agg-1")
+    alice = device.__class__._meta.apps.get_model("auth", "User").objects.get(username="alice")
+    change = requests.create(alice, requests.Plan("ntp", "the baseline", {device.pk: ["ntp-service enable"]}))
+    ChangeRequest.objects.filter(pk=change.pk).update(status="awaiting_approval")
+    return {**files, "change": change.pk}
+
+
+def an_alert_and_analyst(ctx: Context) -> dict:
+    engineers(ctx)
+    return an_alert(ctx)
+
+
+def a_located_alert_and_analyst(ctx: Context) -> dict:
+    located = a_located_alert(ctx)
+    engineers(ctx)
+    return located
+
+
 EGRESS_POLICY = textwrap.dedent("""\
     blocked_ports: [{protocol: tcp, port: 445}, {protocol: udp, port: 137}]
     enforce_on: [{role: aggregation, interfaces: uplink}]
@@ -351,6 +391,39 @@ class Case:
 ROOTLESS = () if os.geteuid() == 0 else ("THREAT_CAPTURE_PERMISSION",)
 
 CASES = [
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{lines}", "--as", "alice", "--dry-run",
+          "--json"), setup=engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{lines}", "--as", "alice", "--json"),
+         setup=engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{lines}", "--as", "alice", "--approve-as",
+          "bob", "--confirm-timeout", "120", "--reason", "the NTP baseline", "--json"), setup=engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{lines}", "--as", "alice", "--approve-as",
+          "alice", "--json"), "CHANGE_SELF_APPROVAL", engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{lines}", "--as", "alice",
+          "--confirm-timeout", "5", "--json"), "CHANGE_BAD_TIMEOUT", engineers),
+    Case(("change", "apply", "--device", "nowhere", "--config-file", "{lines}", "--as", "alice", "--json"),
+         "CHANGE_DEVICE_UNKNOWN", engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{lines}", "--as", "nobody", "--json"),
+         "CHANGE_USER_UNKNOWN", engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{missing}", "--as", "alice", "--json"),
+         "CONFIG_FILE_UNREADABLE", engineers),
+    Case(("change", "list", "--json"), setup=a_change),
+    Case(("change", "list", "--status", "completed", "--json"), setup=a_change),
+    Case(("change", "show", "{change}", "--json"), setup=a_change),
+    Case(("change", "show", "999999", "--json"), "CHANGE_NOT_FOUND"),
+    Case(("change", "approve", "{change}", "--as", "bob", "--note", "looks right", "--json"), setup=a_change),
+    Case(("change", "approve", "{change}", "--as", "alice", "--json"), "CHANGE_SELF_APPROVAL", a_change),
+    Case(("change", "reject", "{change}", "--as", "bob", "--note", "not now", "--json"), setup=a_change),
+    Case(("change", "confirm", "{change}", "--as", "bob", "--note", "n", "--json"), "CHANGE_NOTHING_WAITING",
+         a_change),
+    Case(("change", "rollback", "{change}", "--as", "bob", "--note", "n", "--json"), "CHANGE_NOTHING_WAITING",
+         a_change),
+    Case(("change", "contain", "{alert}", "--kind", "acl-block-host", "--as", "analyst", "--release-after", "3600",
+          "--json"), setup=a_located_alert_and_analyst),
+    Case(("change", "contain", "{alert}", "--as", "analyst", "--json"), "THREAT_NOT_LOCATED", an_alert_and_analyst),
+    Case(("change", "sweep", "--json")),
+    Case(("change", "audit", "--json"), setup=a_change),
+    Case(("change", "audit", "--change", "{change}", "--device", "nj-agg-1", "--json"), setup=a_change),
     Case(("backup", "--json")),
     Case(("backup", "--no-tables", "--json")),
     Case(("backup", "--device", "nowhere", "--json"), "DEVICE_UNKNOWN"),
@@ -428,8 +501,6 @@ CASES = [
     Case(("threat", "import-eve", "{missing}", "--json"), "THREAT_EVE_NOT_FOUND", missing),
     Case(("threat", "locate", "{alert}", "--json"), setup=an_alert),
     Case(("threat", "locate", "999999", "--json"), "THREAT_ALERT_UNKNOWN"),
-    Case(("threat", "contain", "{alert}", "--kind", "acl-block-host", "--json"), setup=a_located_alert),
-    Case(("threat", "contain", "{alert}", "--json"), "THREAT_NOT_LOCATED", an_alert),
 ]
 
 # Commands that run until they are stopped: real processes, read while they run, then stopped.

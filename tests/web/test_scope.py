@@ -47,6 +47,10 @@ LIST_MARKERS = {
     "compliance:overview": ("南江县", "中心区"),
     "compliance:findings": ("nanjiang-agg-1", "zhongxin-agg-1"),
     "compliance:waivers": ("nanjiang-agg-1", "zhongxin-agg-1"),
+    # changes (issue 11): a change on each county's router (fixture change_requests below); the new-change form
+    # offers only the regions of the user's scope.
+    "changes:index": ("nanjiang-ntp-change", "zhongxin-ntp-change"),
+    "changes:create": ("南江县", "中心区"),
 }
 # Lists that export CSV/XLSX, and declarative lists whose search must not reach outside the scope.
 EXPORTABLE = {name for name in LIST_MARKERS if name.startswith(("inventory:", "bandwidth:"))}
@@ -55,6 +59,8 @@ EXPORTABLE |= {"egress:results"}
 SEARCHABLE |= {"egress:results"}
 EXPORTABLE |= {"compliance:findings", "compliance:waivers"}
 SEARCHABLE |= {"compliance:findings", "compliance:waivers"}
+EXPORTABLE |= {"changes:index"}
+SEARCHABLE |= {"changes:index"}
 DETAIL_OBJECTS = {
     "inventory:device": lambda slug: Device.objects.get(name=f"{slug}-agg-1").pk,
     "inventory:site": lambda slug: Site.objects.get(slug=f"{slug}-hub").pk,
@@ -63,6 +69,10 @@ DETAIL_OBJECTS = {
     "config_version": lambda slug: ConfigVersion.objects.get(device__name=f"{slug}-agg-1").pk,
     "threat:alert": lambda slug: threat_alert(slug).pk,
     "compliance:result": lambda slug: compliance_result(slug).pk,
+    "changes:detail": lambda slug: county_change(slug).pk,
+    "changes:progress": lambda slug: county_change(slug).pk,
+    "changes:audit_export": lambda slug: county_change(slug).pk,
+    "changes:device_audit_export": lambda slug: Device.objects.get(name=f"{slug}-agg-1").pk,
 }
 
 
@@ -72,6 +82,9 @@ def busy_link(county_slug):
 # tests/collectors/test_ssh_host_keys.py; the waiver forms and the MLPS workbook: tests/policies/test_console.py).
 ACTIONS = {"bandwidth:collect", "accept_host_key", "compliance:waiver_create", "compliance:waiver_expire",
            "compliance:mlps_export"}
+# The change actions (POST only): test_a_county_user_cannot_act_outside_their_county below, and
+# tests/changes/test_console.py.
+ACTIONS |= {"changes:act", "changes:resolve", "changes:from_findings", "changes:egress_rollout", "changes:contain"}
 SCOPE_CASES = set(LIST_MARKERS) | set(DETAIL_OBJECTS) | ACTIONS
 
 
@@ -217,3 +230,52 @@ def test_a_county_user_gets_only_their_county_in_the_egress_reports(county_clien
     text = county_client.get(reverse("egress:index"), {"export": "csv", "report": report}).content.decode("utf-8-sig")
     assert "zhongxin-agg-1" not in text and "city-egress-fw-1" not in text
     assert ("nanjiang-agg-1" in text) == (report == "checks")
+
+
+# changes (issue 11): a change awaiting approval on each county's router, with its audit entry.
+def county_change(county_slug):
+    from changes.models import ChangeRequest
+
+    return ChangeRequest.objects.get(title=f"{county_slug}-ntp-change")
+
+
+@pytest.fixture(autouse=True)
+def change_requests(request):
+    if "county_client" not in request.fixturenames:
+        return
+    request.getfixturevalue("demo_inventory")
+    from django.contrib.auth import get_user_model
+
+    from changes.choices import Action, TaskStatus
+    from changes.models import ChangeRequest, ChangeTask
+    from changes.services import audit
+
+    author = get_user_model().objects.create_user("change-author", password="x" * 12)
+    for slug in ("nanjiang", "zhongxin"):
+        device = Device.objects.select_related("site__region").get(name=f"{slug}-agg-1")
+        change = ChangeRequest.objects.create(title=f"{slug}-ntp-change", reason="NTP", region=device.site.region,
+                                              author=author, status="awaiting_approval", targets=device.name)
+        ChangeTask.objects.create(change=change, device=device, lines=["ntp-service unicast-server 10.0.250.11"],
+                                  diff="+ntp-service unicast-server 10.0.250.11", status=TaskStatus.NEEDS_ATTENTION)
+        audit.record(change, Action.CREATED, author, device=device, message=f"{slug} change")
+
+
+def test_a_county_user_cannot_act_outside_their_county(county_client):
+    from changes.models import ChangeRequest, ChangeTask
+
+    zhongxin = county_change("zhongxin")
+    for action in ("approve", "reject", "cancel", "confirm", "rollback"):
+        assert county_client.post(reverse("changes:act", args=[zhongxin.pk]), {"action": action}).status_code == 404
+    task = ChangeTask.objects.get(change=zhongxin)
+    assert county_client.post(reverse("changes:resolve", args=[task.pk]),
+                              {"kept": "kept", "note": "checked"}).status_code == 404
+    assert county_client.post(reverse("changes:contain", args=[threat_alert("zhongxin").pk]),
+                              {"kind": "shutdown-port"}).status_code == 404
+    zhongxin.refresh_from_db()
+    task.refresh_from_db()
+    assert (zhongxin.status, task.status) == ("awaiting_approval", "needs_attention")
+    # Findings and the egress roll-out take only what is in the user's scope: a Zhongxin finding makes no change.
+    count = ChangeRequest.objects.count()
+    response = county_client.post(reverse("changes:from_findings"), {"result": [compliance_result("zhongxin").pk]},
+                                  follow=True)
+    assert "CHANGE_NO_TARGETS" in response.content.decode() and ChangeRequest.objects.count() == count

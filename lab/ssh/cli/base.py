@@ -20,13 +20,18 @@ import math
 import re
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import platforms
 from lab.ssh.configs import LabIndex, generate_config, is_switch, is_two_stage
 from lab.topology import Device
-from platforms.config import ConfigTree, Node
+from platforms.config import ConfigTree
+
+if TYPE_CHECKING:
+    from lab.ssh.management import Rescue
 
 log = logging.getLogger(__name__)
 OUI = {"huawei_vrp": "00e0fc", "hp_comware": "3891d5", "cisco_ios": "a0f849", "ruijie_os": "00d0f8"}
@@ -72,6 +77,12 @@ class DeviceState:
     timer_scale: float = 1.0  # multiplies every revert timer's duration (tests run the lab at 0.05)
     pending: PendingRevert | None = None  # the one unconfirmed change with a rollback timer, if any
     sessions: weakref.WeakSet = field(default_factory=weakref.WeakSet, repr=False, compare=False)
+    # Told when a timer (or another session) replaces the running config: the lab re-reads the management plane.
+    on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # Lab-only faults (`lab-fault`, lab/ssh/management.py): config lines still accepted before the session drops,
+    # and the lab console's rescue of a device cut off.
+    drop_session_after: int | None = None
+    rescue: Rescue | None = None
 
     @property
     def running(self) -> ConfigTree:
@@ -158,6 +169,8 @@ class DeviceState:
         commit = self.record_commit(user, "-", comment)
         for cli in list(self.sessions):
             cli.running_replaced()
+        if self.on_change is not None:
+            self.on_change()
         return commit
 
     def _schedule(self, pending: PendingRevert, seconds: int) -> None:
@@ -178,6 +191,8 @@ class DeviceState:
         """Stop the pending timer without rolling back (the lab is shutting down)."""
         if self.pending is not None and self.pending.handle is not None:
             self.pending.handle.cancel()
+        if self.rescue is not None and self.rescue.handle is not None:
+            self.rescue.handle.cancel()
 
     def uptime_seconds(self) -> int:
         offset = int(hashlib.sha256(self.device.name.encode()).hexdigest()[:6], 16) % (90 * 86400)
@@ -369,29 +384,6 @@ def lldp_neighbours(state: DeviceState) -> list[LldpNeighbour]:
     return out
 
 
-def interfaces_of(config: ConfigTree) -> list[Node]:
-    return [node for node in config.nodes if node.children is not None and node.text.startswith("interface ")]
-
-
-def interface_ip(node: Node) -> str | None:
-    for child in node.children or ():
-        parts = child.text.split()
-        if parts[:2] == ["ip", "address"] and len(parts) >= 3 and re.match(r"\d+\.\d+\.\d+\.\d+$", parts[2]):
-            return parts[2]
-    return None
-
-
-def interface_description(node: Node) -> str:
-    for child in node.children or ():
-        if child.text.startswith("description "):
-            return child.text.split(None, 1)[1]
-    return ""
-
-
-def is_shutdown(node: Node) -> bool:
-    return any(child.text == "shutdown" for child in node.children or ())
-
-
 def uptime_words(seconds: int, weeks: bool = False) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -427,17 +419,31 @@ class Cli:
     def prompt(self) -> str:
         raise NotImplementedError
 
+    @property
+    def config_mode(self) -> bool:
+        """In config mode (system view, `(config)#` and their sub-modes) rather than an exec view."""
+        raise NotImplementedError
+
     def respond(self, line: str) -> str:
         if self.question is not None:
             question, self.question = self.question, None
             output = question(line.strip())
         else:
-            output = self.execute(line)
+            output = self.run_line(line)
         if self.closed:
             return output
         if self.question is not None:
             return output  # the question text is the last thing on the line
         return (output + "\n" if output else "") + self.prompt()
+
+    def run_line(self, line: str) -> str:
+        """A typed line's output: the lab-only `lab-fault` command in an exec view, else the vendor's command."""
+        words = line.split()
+        if words and words[0].lower() == "lab-fault" and not self.config_mode:
+            from lab.ssh.management import lab_fault
+
+            return lab_fault(self.state, words[1:])
+        return self.execute(line)
 
     def execute(self, line: str) -> str:
         raise NotImplementedError

@@ -47,15 +47,13 @@ from lab.ssh.cli.base import (
     bad_position,
     dispatch,
     expand_words,
-    interface_description,
-    interface_ip,
-    interfaces_of,
-    is_shutdown,
     lldp_neighbours,
     mac_cisco,
     mac_table,
     uptime_words,
 )
+from lab.ssh.cli.interfaces import interface_description, interface_ip, interfaces_of, is_shutdown
+from lab.ssh.management import apply_binding
 
 CONFIG_WORDS = {
     "hostname", "interface", "description", "ip", "ipv6", "shutdown", "logging", "ntp", "snmp-server",
@@ -89,6 +87,10 @@ class CiscoCli(Cli):
         self.section = None
         self.line = ""  # the EXEC line being run and how many of its tokens the command's words took (carets)
         self.consumed = 0
+
+    @property
+    def config_mode(self) -> bool:
+        return self.mode == "config"
 
     def greeting(self) -> str:
         return "\n" + self.prompt()
@@ -225,7 +227,8 @@ class CiscoCli(Cli):
             return ""
         if section is not None and command.startswith(GLOBAL_ONLY):
             section = self.section = None
-        config.apply(command, section)
+        if not apply_binding(config, section, command):  # a VTY/SNMP ACL binding replaces the one of its kind
+            config.apply(command, section)
         self.touch()
         return ""
 

@@ -33,16 +33,13 @@ from lab.ssh.cli.base import (
     arp_table,
     device_mac,
     dispatch,
-    interface_description,
-    interface_ip,
-    interfaces_of,
-    is_shutdown,
     lldp_neighbours,
     mac_huawei,
     mac_table,
     uptime_words,
 )
 from lab.ssh.cli.huawei_vrp import HuaweiCli
+from lab.ssh.cli.interfaces import interface_description, interface_ip, interfaces_of, is_shutdown
 
 CONFIG_WORDS = {
     "sysname", "interface", "description", "ip", "ipv6", "shutdown", "info-center", "ntp-service", "snmp-agent",

@@ -45,14 +45,13 @@ from lab.ssh.cli.base import (
     bad_position,
     dispatch,
     expand_words,
-    interface_description,
-    interfaces_of,
-    is_shutdown,
     lldp_neighbours,
     mac_huawei,
     mac_table,
     uptime_words,
 )
+from lab.ssh.cli.interfaces import interface_description, interfaces_of, is_shutdown
+from lab.ssh.management import apply_binding
 
 # First words the system view (and its sub-views) accepts as configuration.
 CONFIG_WORDS = {
@@ -84,6 +83,10 @@ class HuaweiCli(Cli):
         self.section = None
         self.candidate = None  # two-stage: this session's candidate config
         self.changed = False  # one-stage: something changed since system-view
+
+    @property
+    def config_mode(self) -> bool:
+        return self.mode == "system"
 
     # -- prompts -----------------------------------------------------------------------------
     def greeting(self) -> str:
@@ -239,7 +242,9 @@ class HuaweiCli(Cli):
             return ""
         if section is not None and command.startswith(self.global_only):
             self.section = section = None
-        config.apply(command, self.section_in(config, section))
+        section = self.section_in(config, section)
+        if not apply_binding(config, section, command):  # a VTY/SNMP ACL binding replaces the one of its kind
+            config.apply(command, section)
         self.changed = True
         return ""
 

@@ -26,10 +26,7 @@ class Command(OneNetCommand):
         eve.add_argument("--no-locate", action="store_true", help="skip the switch-port look-up")
         locate = subcommands.add_parser("locate", help="find an alert's switch port again")
         locate.add_argument("alert", type=int)
-        contain = subcommands.add_parser("contain", help="propose a containment change for an alert")
-        contain.add_argument("alert", type=int)
-        contain.add_argument("--kind", choices=["shutdown-port", "acl-block-host"], default="shutdown-port")
-        for sub in (scan, sensor, eve, locate, contain):
+        for sub in (scan, sensor, eve, locate):
             super().add_arguments(sub)
 
     def handle(self, *args, **options):
@@ -109,16 +106,3 @@ class Command(OneNetCommand):
                   "switch": alert.switch.name if alert.switch else None, "port": alert.switch_port}
         self.emit(options, result, f"alert {alert.pk}: {alert.mac or '?'} {result['switch'] or '?'} "
                                    f"{alert.switch_port or '?'}")
-
-    def handle_contain(self, options):
-        from threat.models import Alert
-        from threat.services import ThreatError
-        from threat.services.containment import propose
-
-        alert = Alert.objects.select_related("switch").filter(pk=options["alert"]).first()
-        if alert is None:
-            raise ThreatError("THREAT_ALERT_UNKNOWN", f"no alert {options['alert']}.")
-        proposal = propose(alert, options["kind"])
-        result = {"proposal": proposal.pk, "device": proposal.device.name, "port": proposal.port,
-                  "kind": proposal.kind, "lines": proposal.lines, "diff": proposal.diff, "status": proposal.status}
-        self.emit(options, result, "\n".join(proposal.lines) + ("\n\n" + proposal.diff if proposal.diff else ""))

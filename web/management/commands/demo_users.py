@@ -15,12 +15,13 @@ DEMO_USERS = [
     ("admin", "admin", None, True),
     ("manager", "manager", None, False),
     ("security", "security", None, False),
+    ("engineer", "engineer", None, False),  # approves what engineer-nanjiang writes (a change needs four eyes)
     ("engineer-nanjiang", "engineer", "nanjiang", False),
 ]
 
 
 class Command(OneNetCommand):
-    help = "Create the demo logins (one per role, one county-scoped engineer) and print how to log in."
+    help = "Create the demo logins (one per role, a city-wide and a county-scoped engineer) and print how to log in."
 
     def handle(self, *args, **options):
         if not Path(settings.VAR_DIR).is_dir():
