@@ -60,14 +60,19 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# SQLite with writers in many threads and processes (pushes, polls, the worker and the console): WAL so readers
+# never wait, and every transaction takes the write lock when it begins (IMMEDIATE), so a writer waits up to
+# `timeout` for its turn; a deferred transaction that read first is refused at once ("database is locked").
+SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+
+
 def database_from_env(default_sqlite_path: str) -> dict:
     """DATABASE_URL (postgres://user@host:port/name or sqlite:///path) or the embedded SQLite file."""
     import dj_database_url
 
     url = os.environ.get("DATABASE_URL", "")
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": default_sqlite_path,
-                "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": default_sqlite_path, "OPTIONS": SQLITE_OPTIONS}
     scheme = urlparse(url).scheme
     if scheme not in ("postgres", "postgresql", "sqlite"):
         raise ImproperlyConfigured(
@@ -79,6 +84,8 @@ def database_from_env(default_sqlite_path: str) -> dict:
                                    "expected postgres://USER@HOST:PORT/NAME.") from None
     if not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL names no database; expected postgres://USER@HOST:PORT/NAME.")
+    if scheme == "sqlite":
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
     return config
 
 
