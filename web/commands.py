@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 from functools import partial
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
@@ -24,6 +25,7 @@ from web.tables import escape_controls
 # unpaired surrogates (which cannot even be encoded for the terminal). They only occur inside JSON strings.
 JSON_UNESCAPED = re.compile(r"[\x7f-\x9f\ud800-\udfff]")
 CODE = re.compile(r"[A-Z][A-Z0-9_]{2,}")
+MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024  # far beyond any device's config
 # The codes error_document gives what carries none of its own: a traceback follows on stderr.
 UNEXPECTED = {"UNEXPECTED_ERROR", "DATABASE_ERROR"}
 
@@ -111,6 +113,18 @@ class OneNetCommand(BaseCommand):
         error = CommandError(terminal_text(f"{code}: {message}" + "".join(f"\n  {d}" for d in details or [])))
         error.reported_as_json = bool(options.get("json"))
         raise error
+
+    def read_config_file(self, options, path: Path) -> str:
+        """A device config named on the command line, bounded (no device config comes near the limit)."""
+        try:
+            with path.open("rb") as stream:
+                data = stream.read(MAX_CONFIG_FILE_BYTES + 1)
+        except OSError as error:
+            self.fail(options, "CONFIG_FILE_UNREADABLE", f"cannot read {path}: {error.strerror or error}.")
+        if len(data) > MAX_CONFIG_FILE_BYTES:
+            self.fail(options, "CONFIG_FILE_TOO_LARGE", f"{path} is larger than {MAX_CONFIG_FILE_BYTES} bytes; no "
+                                                        "device config is that big.")
+        return data.decode("utf-8", errors="replace")
 
     # ------------------------------------------------------------------------------------------------ failures
 

@@ -293,7 +293,15 @@ def engineers(ctx: Context) -> dict:
         Profile.objects.create(user=get_user_model().objects.create_user(name), role=role)
     path = ctx.tmp_path / "change.cfg"
     path.write_text("ntp-service unicast-server 10.0.250.11\n", encoding="utf-8")
-    return {"lines": path, "missing": ctx.tmp_path / "no-such-file"}
+    return {"lines": path, **missing(ctx), **huge(ctx)}
+
+
+def huge(ctx: Context) -> dict:
+    """A "config" past any device's size (sparse: nothing is written)."""
+    path = ctx.tmp_path / "huge.cfg"
+    with path.open("wb") as stream:
+        stream.truncate(64 * 1024 * 1024)
+    return {"huge": path}
 
 
 def a_change(ctx: Context) -> dict:
@@ -407,6 +415,8 @@ CASES = [
          "CHANGE_USER_UNKNOWN", engineers),
     Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{missing}", "--as", "alice", "--json"),
          "CONFIG_FILE_UNREADABLE", engineers),
+    Case(("change", "apply", "--device", "nj-agg-1", "--config-file", "{huge}", "--as", "alice", "--json"),
+         "CONFIG_FILE_TOO_LARGE", engineers),
     Case(("change", "list", "--json"), setup=a_change),
     Case(("change", "list", "--status", "completed", "--json"), setup=a_change),
     Case(("change", "show", "{change}", "--json"), setup=a_change),
@@ -434,6 +444,8 @@ CASES = [
          config_file),
     Case(("compliance", "check", "--platform", "cisco_ios", "--config", "{missing}", "--json"),
          "CONFIG_FILE_UNREADABLE", missing),
+    Case(("compliance", "check", "--platform", "cisco_ios", "--config", "{huge}", "--json"),
+         "CONFIG_FILE_TOO_LARGE", huge),
     Case(("compliance", "run", "--json")),
     Case(("compliance", "run", "--device", "nj-agg-1", "--json"), setup=stored_config),
     Case(("compliance", "run", "--device", "nowhere", "--json"), "DEVICE_UNKNOWN"),

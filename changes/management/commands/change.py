@@ -11,7 +11,6 @@ from pathlib import Path
 from web.commands import OneNetCommand
 from web.errors import OneNetError
 
-MAX_CONFIG_BYTES = 1024 * 1024
 # The stable statuses of `change apply` (DESIGN): a task's status, as a script reads it.
 APPLY_STATUS = {"confirmed": "committed", "unchanged": "committed", "rolled_back": "rolled_back",
                 "failed": "failed", "needs_attention": "failed", "cancelled": "failed", "pending": "failed",
@@ -118,14 +117,7 @@ class Command(OneNetCommand):
         if device is None:
             self.fail(options, "CHANGE_DEVICE_UNKNOWN", f"there is no device {options['device']!r} in the inventory.")
         path = Path(options["config_file"])
-        try:
-            with path.open("rb") as stream:
-                data = stream.read(MAX_CONFIG_BYTES + 1)
-        except OSError as error:
-            self.fail(options, "CONFIG_FILE_UNREADABLE", f"cannot read {path}: {error.strerror or error}.")
-        if len(data) > MAX_CONFIG_BYTES:
-            self.fail(options, "CONFIG_FILE_TOO_LARGE", f"{path} is larger than {MAX_CONFIG_BYTES} bytes.")
-        text = data.decode("utf-8", errors="replace")
+        text = self.read_config_file(options, path)
         plan = requests.plan_from_text([device], {device.platform: text}, f"{path.name} on {device.name}",
                                        options["reason"] or f"manage.py change apply {path.name}")
         change = requests.create(author, plan, options.get("confirm_timeout"), candidate={device.platform: text})

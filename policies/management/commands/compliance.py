@@ -5,8 +5,6 @@ from pathlib import Path
 from web.commands import OneNetCommand
 from web.errors import OneNetError
 
-MAX_CONFIG_BYTES = 4 * 1024 * 1024  # far beyond any device's config
-
 
 class Command(OneNetCommand):
     help = "Compliance with the extranet baseline and MLPS 2.0: check a config file offline, or the stored configs."
@@ -31,16 +29,9 @@ class Command(OneNetCommand):
         from policies.engine import check_config
 
         path = Path(options["config"])
+        text = self.read_config_file(options, path)
         try:
-            with path.open("rb") as stream:
-                data = stream.read(MAX_CONFIG_BYTES + 1)
-        except OSError as error:
-            self.fail(options, "CONFIG_FILE_UNREADABLE", f"cannot read {path}: {error.strerror or error}.")
-        if len(data) > MAX_CONFIG_BYTES:
-            self.fail(options, "CONFIG_FILE_TOO_LARGE", f"{path} is larger than {MAX_CONFIG_BYTES} bytes; no "
-                                                        "device config is that big.")
-        try:
-            findings = check_config(options["platform"], data.decode("utf-8", errors="replace"), options["role"])
+            findings = check_config(options["platform"], text, options["role"])
         except OneNetError as error:  # an unknown platform
             self.fail(options, error.code, error.message)
         results = [f.as_dict() for f in findings]
