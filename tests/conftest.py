@@ -24,14 +24,18 @@ def corpus_path(*parts) -> Path:
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """SQLite: the test database is a file of this session (not shared-cache memory), so a real celery worker
-    process started by a test (tests/collectors/test_celery_worker.py) opens the same database. PostgreSQL is
-    left alone (pytest-django's test_<name>)."""
+    """The test database is this session's own. SQLite: a file (not shared-cache memory), so a real celery worker
+    process started by a test (tests/collectors/test_celery_worker.py) opens the same database. PostgreSQL:
+    test_<name>_<pid>, so two sessions on one server (a developer's and CI's) never drop each other's database."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3") and not (database.get("TEST") or {}).get("NAME"):
+    if (database.get("TEST") or {}).get("NAME"):
+        return
+    if database["ENGINE"].endswith("sqlite3"):
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    elif database["ENGINE"].endswith("postgresql"):
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture
