@@ -6,14 +6,13 @@ Samples are written once: (interface, time) is unique, and the poller writes wit
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from inventory.models import Device, Interface
 
 
 class SnmpState(models.TextChoices):
     UNKNOWN = "unknown", _("Not polled yet")
-    UP = "up", pgettext_lazy("SNMP state", "Up")  # not the direction (collectors/templates: "direction")
+    UP = "up", _("Up")
     UNREACHABLE = "unreachable", _("Unreachable")
     AUTH_FAILED = "auth_failed", _("Authentication failed")
     ERROR = "error", _("Error")
@@ -128,7 +127,7 @@ class PollRunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     FINISHED = "finished", _("Finished")
     FAILED = "failed", _("Failed")
-    EXPIRED = "expired", pgettext_lazy("poll run", "Expired")  # given up, not a waiver's end
+    EXPIRED = "expired", _("Expired")
 
 
 class PollRun(models.Model):

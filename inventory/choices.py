@@ -2,7 +2,6 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class Platform(models.TextChoices):
@@ -34,14 +33,13 @@ class DeviceRole(models.TextChoices):
 
 
 class DeviceStatus(models.TextChoices):
-    ACTIVE = "active", pgettext_lazy("device status", "Active")  # in service (a waiver's "Active" is another word)
+    ACTIVE = "active", _("Active")
     PLANNED = "planned", _("Planned")
     DECOMMISSIONED = "decommissioned", _("Decommissioned")
 
 
 class LinkTier(models.TextChoices):
     PROVINCE_CITY = "province-city", _("Province–city")
-    CITY_CORE = "city-core", _("City core")  # the city cores to each other and to the egress
     CITY_COUNTY = "city-county", _("City–county")
     COUNTY_TOWNSHIP = "county-township", _("County–township")
     TOWNSHIP_VILLAGE = "township-village", _("Township–village")
