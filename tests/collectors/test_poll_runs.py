@@ -232,8 +232,11 @@ def test_a_cycle_whose_shard_process_dies_is_closed_as_failed_and_its_other_shar
     assert page.context["runs"][0].status == PollRunStatus.FAILED
 
 
+# The poll as an operator's shell starts it: Ctrl-C raises KeyboardInterrupt whatever disposition of SIGINT the test
+# runner's process has (a child inherits an ignored SIGINT, and Python then installs no handler).
 SHARDED_POLL = """
-import json, sys
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from collectors.snmp.client import SnmpTarget, poll_many_processes
 poll_many_processes([SnmpTarget(**t) for t in json.loads(sys.argv[1])], processes=2, concurrency=4)
 """
