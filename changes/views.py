@@ -10,8 +10,6 @@ by the platform's rules (policies.services.VisibleLines, as the compliance pages
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -111,7 +109,7 @@ def _export_audit(user, entries, kind: str, name: str):
     rows = audit.export_rows(entries)
     for entry, row in zip(entries, rows, strict=True):
         visible = VisibleLines(user, _entry_slug(entry))
-        row[0] = _local(entry.time)
+        row[0] = entry.time  # a time: export_response writes it in the configured zone
         row[6] = visible.message(row[6])
         row[7] = _diff_text(user, _entry_slug(entry), entry.diff)
     header = [str(AUDIT_HEADER.get(column, column)) for column in audit.EXPORT_COLUMNS]
@@ -154,11 +152,7 @@ class ChangeList(TableView):
         return {"may_change": user_role(request.user) in CHANGE_ROLES, "templates": library.templates().values()}
 
     def export(self, queryset, kind):
-        def cell(column, obj):
-            value = column.value(obj)
-            return _local(value) if isinstance(value, datetime) else value
-
-        rows = ([cell(c, obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
+        rows = ([c.value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
         return export_response([str(c.label) for c in self.columns], rows, kind, "changes")
 
 

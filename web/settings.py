@@ -24,6 +24,7 @@ from web.config import (
     env_int,
     env_list,
     env_str,
+    env_time_zone,
     refuse_shared_dir,
 )
 
@@ -142,7 +143,7 @@ LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "zh-hans", ("zh-hans", "en"))
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-TIME_ZONE = env_str("ONENET_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = env_time_zone("ONENET_TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -26,6 +26,7 @@ CASES = [
      "ONENET_METRICS_TOKEN is not set"),
     ({"ONENET_SESSION_IDLE_MINUTES": "0"}, "ONENET_SESSION_IDLE_MINUTES=0 is too small"),
     ({"ONENET_SSH_TRUST_FIRST_USE": "sometimes"}, "ONENET_SSH_TRUST_FIRST_USE='sometimes' is not a boolean"),
+    ({"ONENET_TIME_ZONE": "Beijing"}, "ONENET_TIME_ZONE='Beijing' is not a time zone"),
 ]
 
 
