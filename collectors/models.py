@@ -6,13 +6,14 @@ Samples are written once: (interface, time) is unique, and the poller writes wit
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from inventory.models import Device, Interface
 
 
 class SnmpState(models.TextChoices):
     UNKNOWN = "unknown", _("Not polled yet")
-    UP = "up", _("Up")
+    UP = "up", pgettext_lazy("SNMP state", "Up")  # not the direction (collectors/templates: "direction")
     UNREACHABLE = "unreachable", _("Unreachable")
     AUTH_FAILED = "auth_failed", _("Authentication failed")
     ERROR = "error", _("Error")
@@ -127,7 +128,7 @@ class PollRunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     FINISHED = "finished", _("Finished")
     FAILED = "failed", _("Failed")
-    EXPIRED = "expired", _("Expired")
+    EXPIRED = "expired", pgettext_lazy("poll run", "Expired")  # given up, not a waiver's end
 
 
 class PollRun(models.Model):

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -16,7 +17,7 @@ from collectors.services.schedules import request_polls
 from inventory.choices import LinkTier, RegionLevel
 from inventory.models import Device, Link, Region, SshHostKey
 from web.access import require_scope, scope_path, scoped, user_role
-from web.tables import export_response, query_value
+from web.tables import Percent, attachment, export_response, query_value
 
 EXPORT_HEADER = [_("A device"), _("A interface"), _("B device"), _("B interface"), _("Tier"), _("County/district"),
                  _("Capacity (bit/s)"), _("Down (bit/s)"), _("Up (bit/s)"), _("Utilisation"), _("Measured at")]
@@ -36,7 +37,7 @@ def _export_rows(rows):
     for r in rows:
         yield [r.link.a_interface.device.name, r.link.a_interface.name, r.link.b_interface.device.name,
                r.link.b_interface.name, r.link.get_tier_display(), r.county, r.link.capacity_bps, r.down_bps,
-               r.up_bps, None if r.utilisation is None else round(r.utilisation, 4), r.time]
+               r.up_bps, None if r.utilisation is None else Percent(round(r.utilisation, 4)), r.time]
 
 
 def index(request):
@@ -95,7 +96,8 @@ def link_detail(request, pk):
 
 def link_series(request, pk):
     require_scope(request.user)
-    link = get_object_or_404(scoped(Link.objects.all(), request.user), pk=pk)
+    link = get_object_or_404(scoped(Link.objects.select_related(
+        "a_interface__device__site__region", "b_interface__device__site__region"), request.user), pk=pk)
     return JsonResponse(bandwidth.series(link, request.GET.get("range", "24h")))
 
 
@@ -118,7 +120,7 @@ def expansion(request):
         header = [str(h) for h in EXPORT_HEADER[:7]] + [str(_("Days over the threshold")), str(_("Peak"))]
         data = ([r["link"].a_interface.device.name, r["link"].a_interface.name, r["link"].b_interface.device.name,
                  r["link"].b_interface.name, r["link"].get_tier_display(), "", r["link"].capacity_bps,
-                 r["days_over"], round(r["peak"], 4)] for r in rows)
+                 r["days_over"], Percent(round(r["peak"], 4))] for r in rows)
         return export_response(header, data, request.GET["export"], "expansion")
     query = request.GET.copy()
     query.pop("export", None)
@@ -134,10 +136,10 @@ def config_version(request, pk):
     version = get_object_or_404(scoped(ConfigVersion.objects.select_related("device"), request.user), pk=pk)
     text, diff = visible_config(version, request.user)
     if request.GET.get("download") == "config":
-        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
-        name = re.sub(r"[^\w.-]", "_", version.device.name, flags=re.ASCII)  # a device name is no header text
-        response["Content-Disposition"] = f'attachment; filename="{name}-{version.fetched_at:%Y%m%d-%H%M%S}.cfg"'
-        return response
+        name = re.sub(r"[\x00-\x1f\x7f/\\]", "_", version.device.name)  # a device name is no path or control text
+        fetched = timezone.localtime(version.fetched_at)
+        return attachment(HttpResponse(text, content_type="text/plain; charset=utf-8"),
+                          f"{name}-{fetched:%Y%m%d-%H%M%S}.cfg")
     versions = ConfigVersion.objects.filter(device=version.device).only("pk", "fetched_at", "lines_added",
                                                                           "lines_removed")
     return render(request, "collectors/config_version.html", {

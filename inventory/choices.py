@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Platform(models.TextChoices):
@@ -33,13 +34,14 @@ class DeviceRole(models.TextChoices):
 
 
 class DeviceStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("device status", "Active")  # in service (a waiver's "Active" is another word)
     PLANNED = "planned", _("Planned")
     DECOMMISSIONED = "decommissioned", _("Decommissioned")
 
 
 class LinkTier(models.TextChoices):
     PROVINCE_CITY = "province-city", _("Province–city")
+    CITY_CORE = "city-core", _("City core")  # the city cores to each other and to the egress
     CITY_COUNTY = "city-county", _("City–county")
     COUNTY_TOWNSHIP = "county-township", _("County–township")
     TOWNSHIP_VILLAGE = "township-village", _("Township–village")

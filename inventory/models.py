@@ -6,6 +6,7 @@ that reaches a region path, so web.access can scope any query to a user's part o
 """
 
 import ipaddress
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -271,7 +272,70 @@ class Interface(models.Model):
         return f"{self.device.name} {self.name}"
 
 
+# -- links: their tier and which way is "down" ------------------------------------------------------------------------
+# How far from the internet a device sits by its role: the egress is the city's way out, CPEs and access switches and
+# routers are the leaves. With the depth of its region in the tree (city 1 … village 4) it orders a link's ends.
+ROLE_DISTANCE = {"egress": 0, "core": 1, "aggregation": 2, "firewall": 3, "cpe": 3, "access": 4}
+CITY_SIDE_ROLES = ("egress", "firewall")  # on an internet link, the city's own end
+# Links that leave the city: the far end is the ISP's or the province's router, whose role in the inventory ("core")
+# tells nothing, so the inventory file's tier stands.
+OUTWARD_TIERS = (LinkTier.INTERNET, LinkTier.PROVINCE_CITY)
+
+
+@dataclass(frozen=True)
+class LinkEnd:
+    """What decides a link end's place: its device's role and its region's path."""
+
+    role: str
+    region_path: str
+
+    @property
+    def depth(self) -> int:
+        return len([part for part in self.region_path.split("/") if part])
+
+    @property
+    def distance(self) -> tuple[int, int]:
+        return self.depth, ROLE_DISTANCE.get(self.role, len(ROLE_DISTANCE))
+
+    @classmethod
+    def of(cls, interface: Interface) -> "LinkEnd":
+        return cls(interface.device.role, interface.device.site.region.path)
+
+
+def downstream_end(tier: str, a: LinkEnd, b: LinkEnd) -> str:
+    """"a" or "b": the end "down" traffic flows to. Directions are the city's (DESIGN "The console"): down is into
+    the city, from the internet and from the province, and on towards the village. On an internet link that is the
+    city's end (the egress); elsewhere the end deeper in the tree, then the one further from the internet by role;
+    when nothing tells the ends apart, B (the inventory writes a link's parent end as A)."""
+    if tier == LinkTier.INTERNET:
+        a_city, b_city = a.role in CITY_SIDE_ROLES, b.role in CITY_SIDE_ROLES
+        return "a" if a_city and not b_city else "b"
+    return "a" if a.distance > b.distance else "b"
+
+
+def link_tier(declared: str, a: LinkEnd, b: LinkEnd) -> str:
+    """The tier of a link from the roles at both ends (and the depth of their regions): the cores and the egress are
+    the city core, a core to a county's aggregation router is city–county, an aggregation router to a township's
+    router county–township, a township to a village township–village. The declared tier (the inventory file's)
+    stands for the links that leave the city (OUTWARD_TIERS) and where the roles name no tier (agencies' links)."""
+    if declared in OUTWARD_TIERS:
+        return declared
+    upper, lower = (b, a) if downstream_end(declared, a, b) == "a" else (a, b)
+    if {upper.role, lower.role} <= {"core", "egress"}:
+        return LinkTier.CITY_CORE
+    if (upper.role, lower.role) == ("core", "aggregation"):
+        return LinkTier.CITY_COUNTY
+    if (upper.role, lower.role, lower.depth) == ("aggregation", "access", 3):
+        return LinkTier.COUNTY_TOWNSHIP
+    if (upper.depth, lower.depth) == (3, 4):
+        return LinkTier.TOWNSHIP_VILLAGE
+    return declared
+
+
 class Link(models.Model):
+    """A link between two interfaces. Which end is which does not matter for its directions: `downstream_end` says
+    where "down" goes, from the roles at both ends (load both ends' device and region to ask)."""
+
     # A link is in a user's scope when either end is.
     SCOPE_PATH = ("a_interface__device__site__region__path", "b_interface__device__site__region__path")
 
@@ -288,6 +352,19 @@ class Link(models.Model):
 
     def __str__(self):
         return f"{self.a_interface} ↔ {self.b_interface}"
+
+    @property
+    def downstream_end(self) -> str:
+        return downstream_end(self.tier, LinkEnd.of(self.a_interface), LinkEnd.of(self.b_interface))
+
+    @property
+    def downstream_interface(self) -> Interface:
+        """The end "down" traffic flows to: it receives down and sends up."""
+        return self.a_interface if self.downstream_end == "a" else self.b_interface
+
+    @property
+    def upstream_interface(self) -> Interface:
+        return self.b_interface if self.downstream_end == "a" else self.a_interface
 
 
 class PrefixQuerySet(models.QuerySet):

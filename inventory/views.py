@@ -2,12 +2,14 @@
 
 import ipaddress
 
+from django.db.models import BooleanField, Case, F, Value, When
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from inventory.choices import DeviceRole, DeviceStatus, LinkTier, Platform, RegionLevel
 from inventory.models import Agency, Device, Interface, Link, Prefix, Region, Site
+from inventory.services.coverage import ANSWERED, answering_since
 from web.access import require_scope, scoped
 from web.registry import render_device_panels
 from web.tables import Column, Filter, TableView, yes_no_choices
@@ -32,12 +34,21 @@ class DeviceList(InventoryTable):
                Column("platform", _("Platform"), "get_platform_display"),
                Column("role", _("Role"), "get_role_display"), Column("model", _("Model")),
                Column("site__name", _("Site")), Column("site__region__name", _("Region")),
-               Column("site__agency__name", _("Agency")), Column("status", _("Status"), "get_status_display")]
+               Column("site__agency__name", _("Agency")), Column("status", _("Status"), "get_status_display"),
+               Column("last_answer", _("Last SNMP answer")), Column("answering", _("Answering SNMP now"))]
     filters = [COUNTY_FILTER, Filter("platform", _("Platform"), "platform", Platform.choices),
                Filter("role", _("Role"), "role", DeviceRole.choices),
-               Filter("status", _("Status"), "status", DeviceStatus.choices)]
+               Filter("status", _("Status"), "status", DeviceStatus.choices),
+               Filter("answering", _("Answering SNMP now"), "answering", yes_no_choices)]
     search_fields = ["name", "address", "model", "site__name", "site__agency__name"]
     default_sort = "name"
+
+    def base_queryset(self):
+        """Installed is the status; answering now is an SNMP answer within the last couple of poll intervals."""
+        return super().base_queryset().annotate(
+            last_answer=F(ANSWERED),
+            answering=Case(When(**{f"{ANSWERED}__gte": answering_since()}, then=Value(True)), default=Value(False),
+                           output_field=BooleanField()))
 
     @staticmethod
     def row_url(obj):

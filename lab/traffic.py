@@ -33,6 +33,7 @@ KILLSWITCH_DOMAIN = "iuqerfsodp9ifjaposdfjhgosurijfaewrwergwea.com"
 NEGOTIATE, SESSION_SETUP_ANDX, TREE_CONNECT_ANDX = 0x72, 0x73, 0x75
 TRANSACTION, TRANSACTION2, TRANSACTION2_SECONDARY = 0x25, 0x32, 0x33
 NT_TRANSACT, ECHO = 0xA0, 0x2B
+TRANSACTION_SECONDARY, WRITE_ANDX, NT_TRANSACT_SECONDARY = 0x26, 0x2F, 0xA1
 STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INSUFF_SERVER_RESOURCES = 0xC0000205
 STATUS_MORE_PROCESSING = 0xC0000016
@@ -236,6 +237,49 @@ def smb1_nt_transact(function: int, params: bytes, data: bytes, total_data: int,
     words = struct.pack("<BHIIIIIIIIBH", 1, 0, len(params), total_data, len(params), 0, len(params), offset,
                         len(data), offset + len(params), 1, function) + b"\x00\x00"
     return smb1(NT_TRANSACT, words, b"\x00" + params + data, **kw)
+
+
+def smb1_transaction_secondary(data: bytes, total_data: int, displacement: int, **kw) -> bytes:
+    """A TRANSACTION_SECONDARY request carrying more data of a TRANSACTION."""
+    offset = 32 + 1 + 16 + 2
+    words = struct.pack("<HHHHHHHH", 0, total_data, 0, offset, 0, len(data), offset, displacement)
+    return smb1(TRANSACTION_SECONDARY, words, data, **kw)
+
+
+def smb1_nt_transact_secondary(data: bytes, total_data: int, displacement: int, **kw) -> bytes:
+    """An NT_TRANSACT_SECONDARY request carrying more data of an NT_TRANSACT."""
+    offset = 32 + 1 + 36 + 2 + 1
+    words = struct.pack("<3sIIIIIIIIB", b"\x00" * 3, 0, total_data, 0, 0, 0, len(data), offset, displacement, 0)
+    return smb1(NT_TRANSACT_SECONDARY, words, b"\x00" + data, **kw)
+
+
+def smb1_transaction_response(command: int, params: bytes = b"", data: bytes = b"", **kw) -> bytes:
+    """The final response to a TRANSACTION or TRANSACTION2 (an interim response is `smb1(command, reply=True)`)."""
+    offset = 32 + 1 + 20 + 2 + 1
+    words = struct.pack("<HHHHHHHHHBB", len(params), len(data), 0, len(params), offset, 0, len(data),
+                        offset + len(params), 0, 0, 0)
+    return smb1(command, words, b"\x00" + params + data, reply=True, **kw)
+
+
+def smb1_nt_transact_response(params: bytes = b"", data: bytes = b"", **kw) -> bytes:
+    """The final response to an NT_TRANSACT."""
+    offset = 32 + 1 + 36 + 2 + 1
+    words = struct.pack("<3sIIIIIIIIB", b"\x00" * 3, len(params), len(data), len(params), offset, 0, len(data),
+                        offset + len(params), 0, 0)
+    return smb1(NT_TRANSACT, words, b"\x00" + params + data, reply=True, **kw)
+
+
+def smb1_write_andx(fid: int, offset: int, data: bytes, **kw) -> bytes:
+    """A WRITE_ANDX request (14 words: 64-bit offset) writing `data` (at most 65534 bytes) at `offset` of `fid`."""
+    data_offset = 32 + 1 + 28 + 2 + 1
+    words = struct.pack("<BBHHIIHHHHHI", 0xFF, 0, 0, fid, offset & 0xFFFFFFFF, 0, 0, 0, 0, len(data), data_offset,
+                        offset >> 32)
+    return smb1(WRITE_ANDX, words, b"\x00" + data, **kw)
+
+
+def smb1_write_andx_response(count: int, **kw) -> bytes:
+    return smb1(WRITE_ANDX, struct.pack("<BBHHHHH", 0xFF, 0, 0, count & 0xFFFF, 0xFFFF, count >> 16, 0), reply=True,
+                **kw)
 
 
 def smb2(command: int, body: bytes, *, reply: bool = False, status: int = 0, message_id: int = 0, tree_id: int = 0,

@@ -191,7 +191,8 @@ class Platform:
         """Whether a sysObjectID is this vendor's (the sysDescr then says whether it runs this OS)."""
         return bool(oid) and any(oid == p or oid.startswith(p + ".") for p in self.enterprise_oids)
 
-    def vendor_for(self, sys_descr: str) -> str:
+    def vendor_for(self, sys_descr: str, sys_object_id: str | None = None) -> str:
+        """The brand on the box: the vendor, or the OEM whose name an OEM build carries."""
         return self.vendor
 
     def names_os(self, sys_descr: str) -> bool:
@@ -200,6 +201,11 @@ class Platform:
     def parse_sys_descr(self, sys_descr: str) -> tuple[str | None, str | None]:
         """(model, OS version) from the sysDescr; None where it does not say."""
         return None, None
+
+    def identity_oids(self, sys_object_id: str | None) -> dict[str, str]:
+        """Scalars of the vendor's own MIB that name the model and OS version ({"model"|"os_version": OID}), read
+        when the sysDescr does not say (an OEM build's sysDescr often names neither)."""
+        return {}
 
     def __repr__(self):
         return f"<Platform {self.slug}>"

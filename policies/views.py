@@ -47,7 +47,7 @@ from policies.services import (
     with_shown_status,
 )
 from web.access import WHOLE_NETWORK, require_scope, scope_path, scoped, user_role
-from web.tables import Column, Filter, TableView, export_response, query_value
+from web.tables import Column, Filter, TableView, attachment, export_response, query_value
 
 STATUS_LABELS = {**dict(Status.choices), WAIVED: _("Waived")}
 STATUS_ORDER = {Status.ERROR: 0, Status.FAIL: 1, WAIVED: 2, Status.PASS: 3, Status.NOT_APPLICABLE: 4}
@@ -402,9 +402,7 @@ def mlps_export(request):
                                 dict(county_choices(request)), counties, _rule_title)
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     name = root.slug if root else "all"
-    response["Content-Disposition"] = (f'attachment; filename="onenet-mlps-{name}-'
-                                       f'{timezone.localdate():%Y%m%d}.xlsx"')
-    return response
+    return attachment(response, f"onenet-mlps-{name}-{timezone.localdate():%Y%m%d}.xlsx")
 
 
 # -- the device page's panel -----------------------------------------------------------------------------------------

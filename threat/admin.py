@@ -18,9 +18,9 @@ class AlertNoteInline(admin.TabularInline):
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
     list_display = ["kind", "severity", "status", "src", "dst", "count", "agency", "switch", "switch_port",
-                    "last_seen"]
+                    "last_seen", "received_at"]
     list_filter = ["kind", "severity", "status", "source"]
     search_fields = ["src", "dst", "mac"]
-    readonly_fields = ["evidence", "first_seen", "last_seen", "count", "created_at", "updated_at"]
+    readonly_fields = ["evidence", "first_seen", "last_seen", "received_at", "count", "created_at", "updated_at"]
     raw_id_fields = ["region", "agency", "site", "switch", "assignee"]
     inlines = [AlertNoteInline, AlertEventInline]

@@ -6,7 +6,9 @@ matches), so `web.access.scoped()` shows a county user only the alerts of their 
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from threat.choices import (
     AlertKind,
@@ -30,6 +32,9 @@ class Alert(models.Model):
     dport = models.PositiveIntegerField(_("destination port"), null=True, blank=True)
     first_seen = models.DateTimeField(_("first seen"))
     last_seen = models.DateTimeField(_("last seen"), db_index=True)
+    # When OneNet first received it (its first ingest), apart from when it happened (first/last seen, the packets'
+    # own timestamps): an old capture fed in today is news today, and the queue lists it first.
+    received_at = models.DateTimeField(pgettext_lazy("alert time", "Received"), default=timezone.now, db_index=True)
     count = models.PositiveIntegerField(_("count"), default=1)
     evidence = models.JSONField(_("evidence"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=AlertStatus.choices, default=AlertStatus.NEW,
@@ -53,7 +58,7 @@ class Alert(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["-severity_rank", "-last_seen", "-pk"]
+        ordering = ["-received_at", "-severity_rank", "-last_seen", "-pk"]
         indexes = [models.Index(fields=["kind", "src", "status"])]
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from inventory.choices import RegionLevel
@@ -36,19 +37,19 @@ class AlertList(TableView):
                Column("src", _("Source")), Column("dst", _("Destination")), Column("count", _("Count")),
                Column("agency__name", _("Agency")), Column("site__name", _("Site")),
                Column("switch__name", _("Switch")), Column("switch_port", _("Port")),
-               Column("last_seen", _("Last seen"))]
+               Column("last_seen", _("Last seen")), Column("received_at", pgettext_lazy("alert time", "Received"))]
     filters = [Filter("kind", _("Kind"), "kind", AlertKind.choices),
                Filter("severity", _("Severity"), "severity", Severity.choices),
                Filter("status", _("Status"), "status", AlertStatus.choices),
                Filter("county", _("County/district"), "region__path__startswith", county_choices),
                Filter("agency", _("Agency"), "agency__slug", agency_choices)]
     search_fields = ["src", "dst", "mac", "switch__name", "agency__name", "site__name"]
-    default_sort = "-severity_rank"
+    default_sort = "-received_at"
 
     def filtered(self, request):
         queryset, active, q, sort = super().filtered(request)
-        if sort == self.default_sort:  # the queue: most severe first, then newest
-            queryset = queryset.order_by("-severity_rank", "-last_seen", "-pk")
+        if sort == self.default_sort:  # the queue: the last received first, the most severe first among them
+            queryset = queryset.order_by("-received_at", "-severity_rank", "-last_seen", "-pk")
         return queryset, active, q, sort
 
     @staticmethod

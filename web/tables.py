@@ -8,14 +8,17 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
@@ -65,9 +68,15 @@ def escape_controls(text: str, keep: str = "") -> str:
     return UNPRINTABLE.sub(visible, text)
 
 
+class Percent(float):
+    """A share (0..1) that exports write as a number: with a percent format in XLSX (0.8734 shows 87.3%), as the
+    plain fraction in CSV."""
+
+
 def safe_cell(value) -> Any:
-    """A cell any spreadsheet opens as plain text: controls escaped visibly, formulas neutralised."""
-    if value is None or isinstance(value, int | float | Decimal):
+    """A cell any spreadsheet opens as plain text: controls escaped visibly, formulas neutralised. Numbers, dates
+    and times stay what they are (exports write them as such)."""
+    if value is None or isinstance(value, int | float | Decimal | date):
         return value
     text = escape_controls(str(value))
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
@@ -156,15 +165,61 @@ class TableView(View):
         return export_response([str(c.label) for c in self.columns], rows, kind, name)
 
 
+def local_naive(value: datetime) -> datetime:
+    """A time as the configured zone's wall clock, without a zone (a spreadsheet cell holds none)."""
+    return (timezone.localtime(value) if timezone.is_aware(value) else value).replace(tzinfo=None)
+
+
+def csv_text(value) -> str:
+    """A CSV field: times in ISO 8601 in the configured zone with its offset, dates in ISO, numbers as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(float(value)) if isinstance(value, Percent) else str(value)
+
+
+XLSX_FORMATS = {datetime: "yyyy-mm-dd hh:mm:ss", date: "yyyy-mm-dd", Percent: "0.0%"}
+
+
+def xlsx_cell(sheet, value):
+    """An XLSX cell: a date cell in the configured zone's time for a time, a percent-formatted number for a Percent,
+    the number for a number, text for the rest."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, datetime):
+        value, number_format = local_naive(value), XLSX_FORMATS[datetime]
+    elif isinstance(value, date | Percent):
+        number_format = XLSX_FORMATS[date if isinstance(value, date) else Percent]
+    else:
+        return value if isinstance(value, int | float) or value is None else str(value)
+    cell = WriteOnlyCell(sheet, value=float(value) if isinstance(value, Percent) else value)
+    cell.number_format = number_format
+    return cell
+
+
+def attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    """Make `response` a download named `filename`, whatever its script (RFC 6266): `filename*` carries the name in
+    UTF-8 (RFC 5987), `filename` an ASCII stand-in for old clients; a non-ASCII value alone reaches browsers
+    MIME-encoded, and they save it as download.csv. The one way the console names a download."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    encoded = quote(filename, safe="")
+    response["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    return response
+
+
 def export_response(header: list[str], rows, kind: str, name: str) -> HttpResponse:
-    """Rows as a CSV or XLSX download; every cell goes through safe_cell, here, once."""
+    """Rows as a CSV or XLSX download; every cell goes through safe_cell, here, once. Times are written in the
+    configured zone (CSV: ISO 8601 with the offset; XLSX: date cells), numbers and Percent shares as numbers."""
     header = [safe_cell(h) for h in header]
     rows = ([safe_cell(v) for v in row] for row in rows)
     if kind == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)
-        writer.writerows(["" if v is None else str(v) for v in row] for row in rows)
+        writer.writerows([csv_text(v) for v in row] for row in rows)
         # A BOM so that Excel opens Chinese text correctly.
         response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     else:
@@ -174,13 +229,12 @@ def export_response(header: list[str], rows, kind: str, name: str) -> HttpRespon
         sheet = book.create_sheet(title=name[:31] or "export")
         sheet.append(header)
         for row in rows:
-            sheet.append([v if isinstance(v, int | float) or v is None else str(v) for v in row])
+            sheet.append([xlsx_cell(sheet, v) for v in row])
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(), content_type=(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-    response["Content-Disposition"] = f'attachment; filename="onenet-{name}.{kind}"'
-    return response
+    return attachment(response, f"onenet-{name}.{kind}")
 
 
 def yes_no_choices(request=None):

@@ -5,6 +5,7 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from inventory.choices import DeviceStatus, Platform
 from inventory.models import Device, Region
 from inventory.services import coverage_report
 from web.access import require_scope, scope_path, scoped
@@ -19,11 +20,17 @@ def _scope_root(request) -> Region | None:
 def overview(request):
     require_scope(request.user)
     report = coverage_report(scope_path(request.user))
-    devices = scoped(Device.objects.all(), request.user)
-    by_status = dict(devices.values_list("status").annotate(n=Count("pk")))
-    by_platform = list(devices.values("platform").annotate(n=Count("pk")).order_by("-n"))
+    # order_by() first: the model's default ordering would join the GROUP BY (scoped() makes the query DISTINCT)
+    # and split the counts, one row per device.
+    devices = scoped(Device.objects.all(), request.user).order_by()
+    statuses = dict(DeviceStatus.choices)
+    by_status = [{"status": status, "label": statuses.get(status, status), "n": n}
+                 for status, n in devices.values_list("status").annotate(n=Count("pk")).order_by("status")]
+    platforms = dict(Platform.choices)
+    by_platform = [dict(row, label=platforms.get(row["platform"], row["platform"]))
+                   for row in devices.values("platform").annotate(n=Count("pk")).order_by("-n", "platform")]
     return render(request, "web/overview.html", {
-        "report": report, "device_total": sum(by_status.values()), "by_status": by_status,
+        "report": report, "device_total": sum(row["n"] for row in by_status), "by_status": by_status,
         "by_platform": by_platform, "scope": _scope_root(request)})
 
 

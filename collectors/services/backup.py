@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from collectors.models import ArpEntry, BackupState, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
+from collectors.services.configs import diff_label
 from collectors.services.hostkeys import after_session, connection_info
 from collectors.services.selection import devices_to_collect
 from collectors.signals import config_changed
@@ -144,8 +145,8 @@ def _store_version(device: Device, text: str, now) -> tuple[ConfigVersion, bool]
         return latest, False
     diff_lines = list(difflib.unified_diff(
         (latest.text if latest else "").splitlines(), text.splitlines(),
-        fromfile=f"{device.name} {latest.fetched_at:%Y-%m-%d %H:%M:%S}" if latest else "(none)",
-        tofile=f"{device.name} {now:%Y-%m-%d %H:%M:%S}", lineterm=""))
+        fromfile=diff_label(device.name, latest.fetched_at) if latest else "(none)",
+        tofile=diff_label(device.name, now), lineterm=""))
     added = sum(1 for line in diff_lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in diff_lines if line.startswith("-") and not line.startswith("---"))
     version = ConfigVersion.objects.create(device=device, fetched_at=now, sha256=digest, text=text,

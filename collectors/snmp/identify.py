@@ -87,21 +87,23 @@ def detect_platform(sys_object_id, sys_descr) -> tuple[str | None, str | None]:
     for platform in all_platforms():
         if platform.owns_object_id(oid, descr):
             runs_it = platform.object_id_suffices or not descr or platform.names_os(descr)
-            return (platform.slug if runs_it else None), platform.vendor_for(descr)
+            return (platform.slug if runs_it else None), platform.vendor_for(descr, oid)
     for platform in all_platforms():
         if platform.names_os(descr):
-            return platform.slug, platform.vendor_for(descr)
+            return platform.slug, platform.vendor_for(descr, oid)
     for platform in all_platforms():  # the vendor's name alone: a device of theirs OneNet has no platform for
         if re.search(rf"\b{platform.vendor}\b", descr, re.IGNORECASE):
             return None, platform.vendor
     return None, None
 
 
-def identify(sys_object_id, sys_descr, ent_models=None) -> Identity:
+def identify(sys_object_id, sys_descr, ent_models=None, vendor_mib=None) -> Identity:
     """Platform, vendor, model and OS version of a device.
 
     ``ent_models`` is an optional iterable of entPhysicalModelName values (chassis first); Cisco's model
-    is taken from there when present (the sysDescr only names the software image family).
+    is taken from there when present (the sysDescr only names the software image family). ``vendor_mib`` holds
+    what the device answered for :func:`vendor_mib_oids` ({"model"|"os_version": value}): it fills what the
+    sysDescr does not say.
     """
     descr = decode_text(sys_descr) or ""
     platform, vendor = detect_platform(sys_object_id, descr)
@@ -115,4 +117,17 @@ def identify(sys_object_id, sys_descr, ent_models=None) -> Identity:
     ent = [x for x in ent if x]
     if ent and (model is None or get(platform).model_from_entity_mib):
         model = ent[0]
+    mib = {field: _clean(decode_text(value, 128)) for field, value in (vendor_mib or {}).items()}
+    model = model or mib.get("model")
+    version = version or mib.get("os_version")
     return Identity(platform=platform, vendor=vendor, model=_clean(model), os_version=_clean(version))
+
+
+def vendor_mib_oids(sys_object_id, sys_descr, ent_models=None) -> dict[str, str]:
+    """The vendor-MIB scalars to read for what the sysDescr (and ENTITY-MIB) leave unsaid ({field: OID});
+    empty, so nothing more is asked, when they name both the model and the version."""
+    ident = identify(sys_object_id, sys_descr, ent_models)
+    if ident.platform is None:
+        return {}
+    wanted = get(ident.platform).identity_oids(normalize_oid(sys_object_id))
+    return {field: oid for field, oid in wanted.items() if getattr(ident, field) is None}

@@ -3,7 +3,8 @@
 Returns exactly DESIGN's ``snmpprobe`` JSON: ``system`` {sysDescr, sysObjectID, sysName, sysUpTime, platform,
 vendor, model, os_version} and ``interfaces`` [{ifIndex, ifName, ifDescr, ifAlias, ifType, speed_bps,
 admin_status, oper_status, mtu, mac, in_octets, out_octets, in_errors, out_errors, in_discards,
-out_discards}]. Raises :class:`SnmpError` (kind timeout/auth/garbage/error) when the device fails.
+out_discards, counter_bits}]: ``counter_bits`` is 64 where the octets are ifHC* counters, 32 where the interface
+has only ifInOctets/ifOutOctets. Raises :class:`SnmpError` (kind timeout/auth/garbage/error) when the device fails.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .client import SnmpError, SnmpTarget, discover
 SYSTEM_KEYS = ("sysDescr", "sysObjectID", "sysName", "sysUpTime", "platform", "vendor", "model", "os_version")
 INTERFACE_KEYS = ("ifIndex", "ifName", "ifDescr", "ifAlias", "ifType", "speed_bps", "admin_status",
                   "oper_status", "mtu", "mac", "in_octets", "out_octets", "in_errors", "out_errors",
-                  "in_discards", "out_discards")
+                  "in_discards", "out_discards", "counter_bits")
 
 
 def probe(host: str, port: int = 161, community: str = "public", version: str = "2c", timeout: float = 2.0,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from collectors.services import bandwidth
 from egress.services.policy import EgressPolicy, default_policy
 from inventory.models import Agency, Device, Interface, Link
+from web.tables import Percent
 
 INTERNET = "internet"
 
@@ -60,12 +61,10 @@ def egress_links(links, policy: EgressPolicy) -> list[EgressLink]:
         egress_is_a = policy.is_egress(a.device.name, a.device.role) or not policy.is_egress(b.device.name,
                                                                                             b.device.role)
         mine, theirs = (a, b) if egress_is_a else (b, a)
-        p95 = bandwidth.p95_this_month(link)  # measured on the A end: A's out is "down"
-        from_now, to_now = (now.up_bps, now.down_bps) if egress_is_a else (now.down_bps, now.up_bps)
-        p95_from, p95_to = (p95["up_bps"], p95["down_bps"]) if egress_is_a else (p95["down_bps"], p95["up_bps"])
+        p95 = bandwidth.p95_this_month(link)  # "down" is into the city: from the internet
         rows.append(EgressLink(link, mine.device.name, mine.name, theirs.device.name, link.capacity_bps, now.time,
-                               from_now, to_now, now.utilisation, p95_from, p95_to, p95["utilisation"],
-                               p95["samples"]))
+                               now.down_bps, now.up_bps, now.utilisation, p95["down_bps"], p95["up_bps"],
+                               p95["utilisation"], p95["samples"]))
     return rows
 
 
@@ -123,4 +122,5 @@ def export_rows(report: dict):
 
 
 def _rounded(value):
-    return None if value is None else round(value, 4)
+    """A share as exports write percentages: a number with a percent format."""
+    return None if value is None else Percent(round(value, 4))

@@ -36,10 +36,12 @@ from inventory.models import (
     HostKeySource,
     Interface,
     Link,
+    LinkEnd,
     Prefix,
     Region,
     Site,
     SshHostKey,
+    link_tier,
     move_region_paths,
 )
 from platforms.hostkeys import key_line, line_fingerprint, parse_key_line
@@ -708,17 +710,22 @@ def _write_interfaces(devices: list[dict], result: ImportResult):
 def _write_links(rows: list[dict], result: ImportResult):
     if not rows:
         return
-    interface_ids = {f"{d}:{n}": pk for pk, d, n in Interface.objects.values_list("pk", "device__name", "name")}
+    interface_ids, ends = {}, {}
+    for pk, device, name, role, path in Interface.objects.values_list(
+            "pk", "device__name", "name", "device__role", "device__site__region__path"):
+        interface_ids[f"{device}:{name}"] = pk
+        ends[pk] = LinkEnd(role, path)
     existing = {(link.a_interface_id, link.b_interface_id): link for link in Link.objects.all()}
     to_create, to_update = [], []
     for row in rows:
         key = (interface_ids[row["a"]], interface_ids[row["b"]])
+        tier = link_tier(row["tier"], ends[key[0]], ends[key[1]])  # from the roles at both ends, where they tell
         link = existing.get(key)
         if link is None:
             to_create.append(Link(a_interface_id=key[0], b_interface_id=key[1], capacity_bps=row["capacity_bps"],
-                                  tier=row["tier"]))
-        elif (link.capacity_bps, link.tier) != (row["capacity_bps"], row["tier"]):
-            link.capacity_bps, link.tier = row["capacity_bps"], row["tier"]
+                                  tier=tier))
+        elif (link.capacity_bps, link.tier) != (row["capacity_bps"], tier):
+            link.capacity_bps, link.tier = row["capacity_bps"], tier
             to_update.append(link)
         else:
             result.count("unchanged", "links")

@@ -70,6 +70,9 @@ class HpComware(Platform):
     secret_rules = VRP_COMWARE_SECRET_RULES
     enterprise_oids = ("1.3.6.1.4.1.25506",)
     sys_descr_pattern = re.compile(r"comware", re.IGNORECASE)
+    # Everything under H3C's number runs Comware (LibreNMS's comware definition), also when the sysDescr never says
+    # so (HP's V1910: "HP V1910-24G Switch Software Version 5.20, ..."); HP's own number needs the word (below).
+    object_id_suffices = True
     acl_numbers = range(3900, 4000)  # advanced ACLs
 
     def owns_object_id(self, oid: str | None, sys_descr: str = "") -> bool:
@@ -77,7 +80,7 @@ class HpComware(Platform):
             return self.names_os(sys_descr)
         return super().owns_object_id(oid, sys_descr)
 
-    def vendor_for(self, sys_descr: str) -> str:
+    def vendor_for(self, sys_descr: str, sys_object_id: str | None = None) -> str:
         text = sys_descr.lower()
         if "hewlett" in text or re.search(r"\bhpe?\b", text):
             return "HPE" if re.search(r"\bhpe\b|hewlett packard enterprise", text) else "HP"
@@ -87,6 +90,9 @@ class HpComware(Platform):
         version = model = None
         if found := re.search(r"Software Version\s+([\w.]+)", sys_descr):
             version = found.group(1)
+        # HP's V19x0 name the model first: "HP V1910-24G-PoE (365W) Switch Software Version 5.20, Release 1513P95"
+        if found := re.match(r"\s*(?:HPE|HP|H3C)\s+(.+?)\s+(?:Switch|Router)\s+Software Version\b", sys_descr):
+            return found.group(1), version
         found = re.search(r"Release\s+\S+\s+(.+?)(?:\s+Switch\b|\s+Router\b|\s*Copyright|\r|\n|$)", sys_descr, re.S)
         if found:
             candidate = found.group(1).strip().splitlines()[0].strip() if found.group(1).strip() else ""

@@ -77,10 +77,13 @@ class HuaweiVrp(Platform):
             version = f"{found.group(1)} ({release})" if release else found.group(1)
             if len(inner) >= 2:
                 model = inner[0]
-        elif found := re.search(r"Version\s+([\w.()-]+)", sys_descr):
+        elif found := re.search(r"Version\s+(?:VRP\s+)?([\w.()-]+)", sys_descr):  # VRP 3: "Software Version VRP 3.40"
             version = found.group(1)
         first = sys_descr.strip().splitlines()[0].strip() if sys_descr.strip() else ""
-        named = re.match(r"^(?:Huawei\s+)?([A-Za-z0-9][\w/+-]*?)\s*(?:Huawei\s+Versatile|$)", first)
+        # Quidway is Huawei's older brand: "Quidway S5700-28C-EI" on the first line, or a line of its own
+        named = re.match(r"^(?:Huawei\s+|Quidway\s+)?([A-Za-z0-9][\w/+-]*?)\s*(?:Huawei\s+Versatile|$)", first)
         if named and named.group(1) and named.group(1).lower() not in ("huawei", "versatile"):
             model = named.group(1)
+        elif model is None and (branded := re.search(r"^\s*Quidway\s+([\w/+-]+)\s*$", sys_descr, re.M)):
+            model = branded.group(1)
         return model, version

@@ -19,12 +19,14 @@ def egress_link():
 
 
 def five_minute_samples(link, values_down, end=None, up=1_000_000):
-    """One sample every 5 minutes ending at `end`, the A side's out (down) taking `values_down` in order."""
+    """One sample every 5 minutes ending at `end` on the link's downstream end (the egress firewall's port for the
+    egress link), its in (down, from the internet) taking `values_down` in order."""
     end = end or timezone.now()
     count = len(values_down)
     InterfaceSample.objects.bulk_create([
-        InterfaceSample(interface=link.a_interface, time=end - timedelta(minutes=5 * (count - 1 - i)), out_bps=v,
-                        in_bps=up, out_utilisation=v / link.capacity_bps, in_utilisation=up / link.capacity_bps)
+        InterfaceSample(interface=link.downstream_interface, time=end - timedelta(minutes=5 * (count - 1 - i)),
+                        in_bps=v, out_bps=up, in_utilisation=v / link.capacity_bps,
+                        out_utilisation=up / link.capacity_bps)
         for i, v in enumerate(values_down)])
 
 
@@ -64,16 +66,17 @@ def test_hourly_roll_ups_summarise_and_rerunning_replaces_them(demo_inventory):
     five_minute_samples(link, [float(v) * 1e6 for v in range(1, 13)], end=hour + timedelta(minutes=55))
     assert rollup("hour", hour) == 1
     assert rollup("hour", hour) == 1
-    row = InterfaceRollup.objects.get(interface=link.a_interface, period="hour", start=hour)
-    assert (row.samples, row.out_max_bps, row.out_p95_bps) == (12, 12e6, 12e6)
-    assert row.out_avg_bps == pytest.approx(6.5e6)
+    row = InterfaceRollup.objects.get(interface=link.downstream_interface, period="hour", start=hour)
+    assert (row.samples, row.in_max_bps, row.in_p95_bps) == (12, 12e6, 12e6)
+    assert row.in_avg_bps == pytest.approx(6.5e6)
 
 
 def test_the_scheduled_roll_up_covers_the_current_hour_and_day(demo_inventory):
     link = egress_link()
     five_minute_samples(link, [1e6, 3e6])
     rollup_recent()
-    periods = set(InterfaceRollup.objects.filter(interface=link.a_interface).values_list("period", flat=True))
+    periods = set(InterfaceRollup.objects.filter(interface=link.downstream_interface).values_list("period",
+                                                                                                flat=True))
     assert periods == {"hour", "day"}
 
 
@@ -124,8 +127,8 @@ def test_metrics_expose_rates_state_and_poll_figures_with_prometheus_names(clien
     five_minute_samples(link, [1.5e9])
     DeviceState.objects.create(device=link.a_interface.device, snmp_state=SnmpState.UP)
     text = client.get(reverse("metrics")).content.decode()
-    assert (f'onenet_interface_out_bits_per_second{{county="city",device="city-egress-fw-1",'
-            f'interface="{link.a_interface.name}"}} 1.5e+09') in text
+    assert (f'onenet_interface_in_bits_per_second{{county="city",device="city-egress-fw-1",'
+            f'interface="{link.downstream_interface.name}"}} 1.5e+09') in text
     assert 'onenet_device_up{county="city",device="city-egress-fw-1",platform="huawei_vrp"} 1.0' in text
     assert "onenet_poll_duration_seconds" in text
 

@@ -1,9 +1,18 @@
 """collectors.snmp.identify: sysObjectID/sysDescr -> platform, vendor, model, version (table-driven)."""
 
+import socket
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from pysnmp.proto import rfc1902
 
 from collectors.snmp.identify import decode_text, detect_platform, identify
+from collectors.snmp.probe import probe
+
+ROOT = Path(__file__).resolve().parents[2]
 
 VRP_5720 = ("S5720-56C-PWR-EI-AC\nHuawei Versatile Routing Platform Software \r\n VRP (R) software,Version 5.170 "
             "(S5720 V200R010C00SPC600) \r\n Copyright (C) 2007 Huawei Technologies Co., Ltd.")
@@ -88,3 +97,72 @@ def test_decode_text_caps_length():
 def test_hex_sysdescr_identifies():
     hexed = rfc1902.OctetString(VRP_5720.encode())
     assert detect_platform("1.3.6.1.4.1.2011.2.23.291", hexed) == ("huawei_vrp", "Huawei")
+
+
+# -- recordings of OEM and brand variants, served by the lab's SNMP responder and read by the probe ----------
+# Each .snmprec under tests/collectors/snmprec/ is written for OneNet from the public OS-detection rules of
+# LibreNMS (sysObjectID arcs and sysDescr forms of Huawei VRP, H3C/HPE Comware, Cisco IOS and Ruijie RGOS,
+# including their OEM builds); none is a copy of LibreNMS's own test data.
+
+RECORDINGS = Path(__file__).parent / "snmprec"
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving_recordings(paths):
+    """The lab's SNMP responder serving `paths` on 127.0.0.1:<free port> (community = file stem); yields the port."""
+    port = _free_udp_port()
+    responder = subprocess.Popen([sys.executable, "-m", "lab.snmp", "--snmprec", *map(str, paths),
+                                  "--address", "127.0.0.1", "--port", str(port)], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = responder.stdout.readline()
+        assert line.startswith("ready"), f"the SNMP responder did not start: {line}{responder.stderr.read()}"
+        yield port
+    finally:
+        responder.terminate()
+        try:
+            responder.wait(10)
+        except subprocess.TimeoutExpired:
+            responder.kill()
+            responder.wait(10)
+
+
+@pytest.fixture(scope="module")
+def recordings():
+    paths = sorted(RECORDINGS.glob("*.snmprec"))
+    with serving_recordings(paths) as port:
+        yield port
+
+
+@pytest.mark.parametrize("recording, platform, vendor, model, version", [
+    # FS.COM's campus switches run Ruijie's RGOS under FS's enterprise number; the version is in FS-SYSTEM-MIB
+    ("fs_s3410_rgos", "ruijie_os", "FS.COM", "S3410-24TS-P", "S3410_FSOS 11.4(1)B74T3"),
+    # Ruijie's own switches whose sysDescr names no version: RUIJIE-SYSTEM-MIB has it
+    ("ruijie_s6220_sysdescr_without_version", "ruijie_os", "Ruijie", "S6220-48XS4QXS", "S6220_RGOS 11.0(5)B9P32"),
+    # FS's other switches (not RGOS) are no Ruijie, whatever their enterprise number shares with the RGOS ones
+    ("fs_s3900_not_rgos", None, None, None, None),
+    # Comware 5 on HP's V1910, whose sysDescr never says "Comware": H3C's enterprise number is enough
+    ("hp_v1910_comware_without_the_word", "hp_comware", "HP", "V1910-24G-PoE (365W)", "5.20"),
+    # Comware 7 branded HPE, and Comware 5 on an HP A-series that carries HP's own enterprise number
+    ("hpe_5130_comware7", "hp_comware", "HPE", "5130-24G-4SFP+ EI", "7.1.070"),
+    ("hp_a5120_comware_on_hp_arc", "hp_comware", "HP", "A5120-48G EI", "5.20.99"),
+    # VRP on Huawei's older Quidway brand
+    ("quidway_s5700_vrp", "huawei_vrp", "Huawei", "S5700-28C-EI", "5.70 (V100R005C01SPC100)"),
+    # VRP 3 on a Quidway router, whose sysDescr says "Software Version VRP 3.40" and names the model on its own line
+    ("quidway_ar28_vrp3", "huawei_vrp", "Huawei", "AR28-31", "3.40"),
+    # Cisco's IE1000 is listed with IOS by sysObjectID, but runs no IOS CLI: Cisco, no platform to push to
+    ("cisco_ie1000_not_ios", None, "Cisco", None, None),
+    # IOS on a classic image with the "IOS (tm)" banner
+    ("cisco_ios_tm_c3550", "cisco_ios", "Cisco", "C3550", "12.2(44)SE6"),
+])
+def test_oem_and_brand_variants_are_identified_from_their_recordings(recordings, recording, platform, vendor, model,
+                                                                      version):
+    system = probe("127.0.0.1", recordings, recording, timeout=2, retries=1)["system"]
+    assert (system["platform"], system["vendor"], system["model"], system["os_version"]) == (
+        platform, vendor, model, version)

@@ -115,3 +115,34 @@ def test_doublepulsar_ping_reply_mid_81_is_reported():
     (doublepulsar,) = [a for a in result["alerts"] if a["kind"] == "doublepulsar"]
     assert any("MID 81" in e and "STATUS_NOT_IMPLEMENTED" in e for e in doublepulsar["evidence"])
     assert any("= ping" in e for e in doublepulsar["evidence"])
+
+
+def _zeek_bytes(escaped: str) -> bytes:
+    """A Zeek log field (printable bytes as themselves, the others as \\xNN) back to its bytes."""
+    out, at = bytearray(), 0
+    while at < len(escaped):
+        if escaped.startswith("\\x", at):
+            out.append(int(escaped[at + 2:at + 4], 16))
+            at += 4
+        else:
+            out += escaped[at].encode("latin-1")
+            at += 1
+    return bytes(out)
+
+
+def test_the_nt_transact_zeeks_signature_calls_nt_rename_in_eternalblue_is_function_0_so_no_race():
+    """EternalSafety's NT_RENAME signature ends in the class [\\x05\\x00], which also matches function 0: in the
+    EternalBlue trace it fires on FuzzBunch's NT_TRANSACT, whose function is 0 (MS-CIFS: NT_TRANSACT_RENAME is 5).
+    The nt-rename-race invariant reads the function, so the trace raises no ms17-010 (and the verdict above holds)."""
+    from threat.engine.smb import Smb1Message
+
+    path = corpus_file("zeek-EternalSafety/tests/baseline/eternal-safety.eternalblue/notice.log")
+    payloads = [line.split("\t")[7] for line in path.read_text().splitlines()
+                if "\tSignatures::Sensitive_Signature\t" in line and "NT_RENAME" in line]
+    assert len(payloads) == 2  # one per exploit connection
+    for payload in payloads:
+        raw = _zeek_bytes(payload.removesuffix("..."))
+        message = Smb1Message(raw[raw.index(b"\xffSMB"):], len(raw), 0.0)
+        assert message.name == "NT_TRANSACT" and message.transaction()["function"] == 0
+    result = scan_files([corpus_file(f"{SHADOWBROKERS}/eternalblue-success-unpatched-win7.pcap")])
+    assert not any(e.startswith("nt-rename-race") for a in result["alerts"] for e in a["evidence"])

@@ -177,6 +177,8 @@ def test_ports_match_librenms(agent, name):
             ("out_octets", g["out_octets"] or 0, p["ifOutOctets"] or 0),
             ("in_errors", g["in_errors"] or 0, p["ifInErrors"] or 0),
             ("out_errors", g["out_errors"] or 0, p["ifOutErrors"] or 0),
+            ("in_discards", g["in_discards"] or 0, p["ifInDiscards"] or 0),
+            ("out_discards", g["out_discards"] or 0, p["ifOutDiscards"] or 0),
         ]
         if not alias_ok:
             mismatches.append((p["ifIndex"], "ifAlias", g["ifAlias"], exp_alias))
@@ -216,6 +218,23 @@ def test_cisco_3750_prefers_64bit_counters(agent):
         assert rows[idx]["out_octets"] == hc_out[idx]
     # at least one interface where the 64-bit value differs from the wrapped 32-bit one
     assert any(hc_in[i] != in32.get(i) for i in hc_in)
+
+
+def test_cisco_3750_interfaces_without_64bit_counters_report_their_32bit_ones(agent):
+    """The recording's stack port and Null0 have ifInOctets but no ifHCInOctets: traffic per interface, not per
+    device (the 64-bit counters of the other ports must not hide the 32-bit ones of these two)."""
+    if not CAT3750.exists():
+        _skip_or_fail(f"{CAT3750} not found")
+    rows = {r["ifIndex"]: r for r in _probe(agent, "cisco-catalyst-3750")["interfaces"]}
+    expected = {}
+    for bits, in_col, out_col in ((32, "1.3.6.1.2.1.2.2.1.10", "1.3.6.1.2.1.2.2.1.16"),
+                                  (64, "1.3.6.1.2.1.31.1.1.1.6", "1.3.6.1.2.1.31.1.1.1.10")):
+        ins, outs = _rec_column(CAT3750, in_col), _rec_column(CAT3750, out_col)
+        expected.update({idx: (ins[idx], outs.get(idx), bits) for idx in ins})  # 64-bit ones override
+    only_32 = {idx for idx, (_, _, bits) in expected.items() if bits == 32}
+    assert only_32, "the recording has interfaces with 32-bit counters only"
+    got = {idx: (rows[idx]["in_octets"], rows[idx]["out_octets"], rows[idx]["counter_bits"]) for idx in expected}
+    assert got == expected
 
 
 def test_v3_authnopriv_sha(agent):

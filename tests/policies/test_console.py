@@ -333,7 +333,7 @@ def test_the_waiver_list_exports(results, login):
 
 def mlps_book(client, **query):
     response = client.get(reverse("compliance:mlps_export"), query)
-    assert response.status_code == 200 and response["Content-Disposition"].endswith('.xlsx"')
+    assert response.status_code == 200 and response["Content-Disposition"].endswith(".xlsx")
     return load_workbook(io.BytesIO(response.content))
 
 

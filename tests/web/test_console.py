@@ -80,3 +80,14 @@ def test_the_prefix_page_answers_who_owns_an_address(client, demo_inventory, mak
     response = client.get(reverse("inventory:prefixes"), {"lookup": "10.1.2.50"})
     assert response.context["lookup_match"].prefix == "10.1.2.0/24"
     assert client.get(reverse("inventory:prefixes"), {"lookup": "nope"}).context["lookup_error"]
+
+
+def test_a_county_user_s_overview_counts_every_device_of_the_county(client, demo_inventory, make_user):
+    county = Device.objects.filter(site__region__path__startswith="/city/nanjiang/")
+    assert county.count() > 2
+    client.force_login(make_user("nj", "engineer", region="nanjiang"))
+    context = client.get(reverse("overview")).context
+    assert context["device_total"] == county.count()
+    assert {row["status"]: row["n"] for row in context["by_status"]} == {
+        status: county.filter(status=status).count() for status in set(county.values_list("status", flat=True))}
+    assert sum(row["n"] for row in context["by_platform"]) == county.count()

@@ -13,9 +13,12 @@ import struct
 
 from .packets import ip_text
 from .smb import (
+    COMMAND_NAMES,
+    SECONDARY_OF,
     SMB_COM_ECHO,
     SMB_COM_NEGOTIATE,
     SMB_COM_NT_TRANSACT,
+    SMB_COM_NT_TRANSACT_SECONDARY,
     SMB_COM_TRANSACTION,
     SMB_COM_TRANSACTION2,
     SMB_COM_TRANSACTION2_SECONDARY,
@@ -186,50 +189,71 @@ class DoublePulsarDetector:
 
 
 class Ms17010Detector:
-    """`ms17-010`: MS17-010 probing and the EternalRomance/Synergy/Champion family.
+    """`ms17-010`: MS17-010 probing and the EternalRomance/Synergy/Champion family, as named invariants (after Zeek's
+    EternalSafety package). Each piece of evidence starts with the name of the invariant it breaks:
 
-    Invariants: a PeekNamedPipe TRANSACTION on FID 0 (no pipe is ever open as FID 0) is the well-known
-    vulnerability probe; an unpatched server answers it with STATUS_INSUFF_SERVER_RESOURCES, a patched one
-    with an access/handle error. A secondary continuing a primary of another family (other than the
-    EternalBlue TRANS2/NT_TRANSACT pair) is the same type confusion the other exploits use. The tools'
-    fixed payloads (EternalChampion's race string, EternalRomance's leak pattern) are added as markers.
+    - `write-andx-in-transaction`: a WRITE_ANDX with the (pid, mid, tid, uid) of a transaction still in progress
+      on the connection. A client never reuses the MID of a request it still waits on; EternalRomance/Synergy does,
+      so that srv.sys copies the write into the transaction's buffer (type confusion of a write and a TRANSACTION).
+    - `nt-rename-race`: an NT_TRANSACT_SECONDARY that follows an NT_TRANSACT NT_RENAME and begins in the TCP segment
+      that ends it. NT_RENAME is unimplemented (clients "SHOULD NOT" send it) and secondaries wait for the server's
+      interim response, so the two in one segment are EternalChampion racing the transaction's execution.
+    - `secondary-of-another-family`: a secondary continuing a primary of another family (TRANS2_SECONDARY on a
+      TRANSACTION, TRANSACTION_SECONDARY on an NT_TRANSACT, ...); TRANS2_SECONDARY on an NT_TRANSACT is
+      EternalBlue's own and raises `eternalblue` instead.
+    - `peek-named-pipe-fid0`: a PeekNamedPipe TRANSACTION on FID 0 (no pipe is ever open as FID 0), the well-known
+      vulnerability probe (high); answered STATUS_INSUFF_SERVER_RESOURCES, the target is unpatched (critical).
+    The tools' fixed payloads (EternalChampion's race string, EternalRomance's leak pattern) add `payload-marker`.
     """
 
     kind = "ms17-010"
 
+    def _add(self, conn: Connection, m: Smb1Message, book: AlertBook, severity: str, invariant: str,
+             what: str) -> None:
+        book.add(self.kind, severity, conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
+                 f"{invariant}: {_conn_text(conn)}: {what}")
+
     def smb1(self, conn: Connection, m: Smb1Message, book: AlertBook) -> None:
         command = m.command
-        if not m.reply:
-            if command == SMB_COM_TRANSACTION:
-                tx = m.transaction()
-                if tx and len(tx["setup"]) >= 2 and tx["setup"][0] == TRANS_PEEK_NAMED_PIPE and tx["setup"][1] == 0:
-                    conn.requests[m.key] = ("peek", m.ts)
-                    book.add(self.kind, "high", conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
-                             f"{_conn_text(conn)}: PeekNamedPipe on FID 0 (MS17-010 probe)")
-                if ETERNALCHAMPION_MARKER in m.raw:
-                    book.add(self.kind, "critical", conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
-                             f"{_conn_text(conn)}: EternalChampion race payload")
-            elif m.primary is not None and m.primary != _EXPECTED_PRIMARY.get(command) and not (
-                    command == SMB_COM_TRANSACTION2_SECONDARY and m.primary == SMB_COM_NT_TRANSACT):
-                book.add(self.kind, "critical", conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
-                         f"{_conn_text(conn)}: {m.name} continues a transaction opened by command "
-                         f"0x{m.primary:02x}")
-            elif command == SMB_COM_WRITE_ANDX and ETERNALCHAMPION_MARKER in m.raw:
-                book.add(self.kind, "critical", conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
-                         f"{_conn_text(conn)}: EternalChampion payload in WRITE_ANDX")
+        if m.reply:
+            request = conn.requests.get(m.key)
+            if request and request[0] == "peek":
+                del conn.requests[m.key]
+                if m.status == STATUS_INSUFF_SERVER_RESOURCES:
+                    self._add(conn, m, book, "critical", "peek-named-pipe-fid0",
+                              "probe answered STATUS_INSUFF_SERVER_RESOURCES (target unpatched)")
+            if command == SMB_COM_TRANSACTION and ETERNALROMANCE_LEAK in m.raw:
+                self._add(conn, m, book, "critical", "payload-marker",
+                          "EternalRomance info-leak pattern in a TRANSACTION reply")
             return
-        request = conn.requests.get(m.key)
-        if request and request[0] == "peek":
-            del conn.requests[m.key]
-            if m.status == STATUS_INSUFF_SERVER_RESOURCES:
-                book.add(self.kind, "critical", conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
-                         f"{_conn_text(conn)}: probe answered STATUS_INSUFF_SERVER_RESOURCES (target unpatched)")
-        if command == SMB_COM_TRANSACTION and ETERNALROMANCE_LEAK in m.raw:
-            book.add(self.kind, "critical", conn.client, conn.server, conn.dport, m.ts, _conn_event(conn),
-                     f"{_conn_text(conn)}: EternalRomance info-leak pattern in a TRANSACTION reply")
-
-
-_EXPECTED_PRIMARY = {0x26: SMB_COM_TRANSACTION, 0x33: SMB_COM_TRANSACTION2, 0xA1: SMB_COM_NT_TRANSACT}
+        if command == SMB_COM_TRANSACTION:
+            tx = m.transaction()
+            if tx and len(tx["setup"]) >= 2 and tx["setup"][0] == TRANS_PEEK_NAMED_PIPE and tx["setup"][1] == 0:
+                conn.requests[m.key] = ("peek", m.ts)
+                self._add(conn, m, book, "high", "peek-named-pipe-fid0",
+                          f"PeekNamedPipe on FID 0 (mid {m.mid}): the MS17-010 probe")
+            if ETERNALCHAMPION_MARKER in m.raw:
+                self._add(conn, m, book, "critical", "payload-marker", "EternalChampion race payload")
+        elif command == SMB_COM_WRITE_ANDX:
+            open_transaction = conn.transactions.get(m.key)
+            if open_transaction is not None and open_transaction.in_progress:
+                self._add(conn, m, book, "critical", "write-andx-in-transaction",
+                          f"WRITE_ANDX inside the {COMMAND_NAMES[open_transaction.command]} still in progress with "
+                          f"the same ids (pid {m.pid}, mid {m.mid}, tid {m.tid}, uid {m.uid})")
+            if ETERNALCHAMPION_MARKER in m.raw:
+                self._add(conn, m, book, "critical", "payload-marker", "EternalChampion payload in WRITE_ANDX")
+        elif command in SECONDARY_OF:
+            if m.primary is not None and m.primary != SECONDARY_OF[command] and not (
+                    command == SMB_COM_TRANSACTION2_SECONDARY and m.primary == SMB_COM_NT_TRANSACT):
+                self._add(conn, m, book, "critical", "secondary-of-another-family",
+                          f"{m.name} continues the {COMMAND_NAMES[m.primary]} with the same ids "
+                          f"(pid {m.pid}, mid {m.mid}, tid {m.tid}, uid {m.uid})")
+            previous = conn.previous_primary
+            if (command == SMB_COM_NT_TRANSACT_SECONDARY and m.adjacent and previous is not None
+                    and previous.command == SMB_COM_NT_TRANSACT and previous.function == NT_TRANSACT_RENAME):
+                self._add(conn, m, book, "critical", "nt-rename-race",
+                          f"NT_TRANSACT_SECONDARY (mid {m.mid}) in the segment that ends the NT_TRANSACT NT_RENAME "
+                          "before it (EternalChampion's race)")
 
 
 class SmbV1Detector:

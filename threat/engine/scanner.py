@@ -22,10 +22,31 @@ from .detectors import (
 )
 from .packets import LINKTYPE_ETHERNET, TCP, decode
 from .pcapio import MAX_RECORD, chunks, open_classic_pcap, read_frames
-from .smb import MAX_TRANSACTIONS, SECONDARY_OF, SMB_COM_NEGOTIATE, SMB_COM_TREE_CONNECT_ANDX, SmbAnalyser
+from .smb import (
+    MAX_TRANSACTIONS,
+    SECONDARY_OF,
+    SMB_COM_NEGOTIATE,
+    SMB_COM_NT_TRANSACT,
+    SMB_COM_TREE_CONNECT_ANDX,
+    SmbAnalyser,
+    Transaction,
+)
 
 _PRIMARIES = frozenset(SECONDARY_OF.values())
+TRANS_NO_RESPONSE = 0x0002  # TRANSACTION(2) flag: a one-way transaction, the server never answers it
 MAX_PAIRS = 300_000  # (source, destination) pairs already counted for smb-scan
+
+
+def _transaction(message) -> Transaction:
+    """The transaction a primary request opens; a complete one-way transaction is over as soon as it is sent."""
+    fields = message.transaction()
+    if fields is None:
+        return Transaction(message.command, None)
+    if message.command == SMB_COM_NT_TRANSACT:
+        return Transaction(message.command, fields["function"])
+    one_way = (fields["flags"] & TRANS_NO_RESPONSE and fields["param_count"] >= fields["total_param"]
+               and fields["data_count"] >= fields["total_data"])
+    return Transaction(message.command, fields["setup"][0] if fields["setup"] else None, in_progress=not one_way)
 
 
 class Scanner:
@@ -43,8 +64,9 @@ class Scanner:
 
     # -- SmbAnalyser handler -------------------------------------------------------------------------------
     def smb1(self, conn, message) -> None:
-        """Keep the per-connection SMB1 state (dialects, trees, open transactions), then run the detectors."""
+        """Keep the per-connection SMB1 state (dialects, trees, transactions), then run the detectors."""
         command = message.command
+        opened = None
         if not message.reply:
             if command == SMB_COM_NEGOTIATE:
                 conn.dialects = [d.split(b"\x00", 1)[0].decode("latin-1") for d in message.data.split(b"\x02")[1:]][:32]
@@ -54,15 +76,24 @@ class Scanner:
                 transactions = conn.transactions
                 if len(transactions) >= MAX_TRANSACTIONS:
                     transactions.pop(next(iter(transactions)))
-                transactions[message.key] = command
+                opened = transactions[message.key] = _transaction(message)
             elif command in SECONDARY_OF:
-                message.primary = conn.transactions.get(message.key)
+                primary = conn.transactions.get(message.key)
+                message.primary = primary.command if primary is not None else None
         elif command == SMB_COM_TREE_CONNECT_ANDX:
             path = conn.requests.pop(("tree", message.pid, message.mid, message.uid), None)
             if path and message.status == 0 and len(conn.trees) < 64:
                 conn.trees[message.tid] = path
         for detector in self.smb_detectors:
             detector.smb1(conn, message, self.book)
+        if not message.reply:
+            conn.previous_primary = opened
+        elif command in _PRIMARIES and (message.status or message.words):
+            # Not the interim response (success, no words) that asks for the secondaries: the final one (or an
+            # error), so the transaction is over and its MID free for the client to reuse.
+            answered = conn.transactions.get(message.key)
+            if answered is not None:
+                answered.in_progress = False
         if len(conn.requests) > MAX_TRANSACTIONS:
             conn.requests.pop(next(iter(conn.requests)))
 

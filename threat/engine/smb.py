@@ -6,6 +6,9 @@ so a multi-gigabyte file copy costs a few integer operations per segment. A conn
 SMB2/3 cannot go back to SMB1 (the server would drop it), so after its negotiation its payload is no
 longer parsed at all.
 
+Each direction counts its TCP segments, so a message knows whether it began in the very segment that ended
+the message before it (`Smb1Message.adjacent`): EternalChampion's race depends on exactly that.
+
 Reassembly is "good enough" by design: in-order data is appended, retransmissions are trimmed, a small
 number of out-of-order segments wait for the gap to fill; if it does not, or a capture starts mid-stream,
 the stream re-synchronises on the next `<NBSS header>\\xffSMB` / `\\xfeSMB` boundary found in a segment.
@@ -80,9 +83,9 @@ class Smb1Message:
     """One SMB1 message: header fields, parameter words and data bytes (possibly cut at MESSAGE_CAP)."""
 
     __slots__ = ("command", "status", "flags", "flags2", "pid", "tid", "uid", "mid", "reply", "words",
-                 "data", "raw", "length", "ts", "primary")
+                 "data", "raw", "length", "ts", "primary", "adjacent")
 
-    def __init__(self, raw: bytes, length: int, ts: float):
+    def __init__(self, raw: bytes, length: int, ts: float, adjacent: bool = False):
         (_magic, self.command, self.status, self.flags, self.flags2, pid_high, _signature, _reserved,
          self.tid, pid_low, self.uid, self.mid) = _SMB1_HEADER.unpack_from(raw, 0)
         self.pid = pid_high << 16 | pid_low
@@ -91,6 +94,7 @@ class Smb1Message:
         self.length = length
         self.ts = ts
         self.primary: int | None = None  # for a secondary request: the primary command it continues
+        self.adjacent = adjacent  # began in the TCP segment that ended the previous message of its direction
         if len(raw) > 32:
             word_count = raw[32]
             self.words = raw[33:33 + 2 * word_count]
@@ -145,6 +149,18 @@ class Smb1Message:
         return None
 
 
+class Transaction:
+    """An SMB1 transaction a client opened: its primary command, its subcommand (the first setup word, or the
+    NT_TRANSACT function) and whether it is still in progress (the server has not given its final response)."""
+
+    __slots__ = ("command", "function", "in_progress")
+
+    def __init__(self, command: int, function: int | None, in_progress: bool = True):
+        self.command = command
+        self.function = function
+        self.in_progress = in_progress
+
+
 class Smb2Message:
     """The parts of an SMB2/3 header (and negotiate body) the analyser keeps."""
 
@@ -172,7 +188,8 @@ class Smb2Message:
 class Direction:
     """Reassembly state of one direction of a TCP connection."""
 
-    __slots__ = ("next_seq", "state", "header", "body", "length", "want", "skip", "pending")
+    __slots__ = ("next_seq", "state", "header", "body", "length", "want", "skip", "pending", "segment", "ended",
+                 "adjacent")
 
     def __init__(self):
         self.next_seq: int | None = None
@@ -183,13 +200,17 @@ class Direction:
         self.want = 0
         self.skip = 0
         self.pending: dict[int, bytes] = {}
+        self.segment = 0  # in-order segments consumed
+        self.ended = 0  # the segment in which the last message ended (0: unknown)
+        self.adjacent = False  # the message being read began in the segment that ended the one before
 
 
 class Connection:
     """One TCP connection to an SMB port, with the SMB state the detectors keep on it."""
 
     __slots__ = ("client", "server", "sport", "dport", "up", "down", "first_seen", "last_seen", "version",
-                 "dialect", "dialects", "done", "transactions", "requests", "trees", "marks", "closed")
+                 "dialect", "dialects", "done", "transactions", "previous_primary", "requests", "trees", "marks",
+                 "closed")
 
     def __init__(self, client: bytes, server: bytes, sport: int, dport: int, ts: float):
         self.client = client
@@ -204,8 +225,10 @@ class Connection:
         self.dialect: str | None = None
         self.dialects: list[str] = []  # dialects offered in an SMB1 NEGOTIATE request
         self.done = False  # SMB2/3 negotiated: nothing more to parse
-        # open SMB1 transactions: (pid, mid, tid, uid) -> primary command (and its details)
-        self.transactions: dict[tuple, tuple] = {}
+        # SMB1 transactions opened on this connection: (pid, mid, tid, uid) -> Transaction
+        self.transactions: dict[tuple, Transaction] = {}
+        # the transaction the previous client request opened (None when it was not a primary)
+        self.previous_primary: Transaction | None = None
         # outstanding SMB1 requests the detectors want to see answered: key -> (command, detail)
         self.requests: dict[tuple, tuple] = {}
         self.trees: dict[int, str] = {}
@@ -320,7 +343,9 @@ class SmbAnalyser:
                 self.pending_bytes -= len(d.pending.pop(stale))
 
     def _consume(self, conn: Connection, d: Direction, to_server: bool, data: bytes, ts: float) -> None:
-        """Run the NBSS framing state machine over in-order bytes."""
+        """Run the NBSS framing state machine over in-order bytes (one TCP segment's worth)."""
+        d.segment += 1
+        segment = d.segment
         pos = 0
         size = len(data)
         while pos < size and not conn.done:
@@ -328,9 +353,13 @@ class SmbAnalyser:
                 step = min(d.skip, size - pos)
                 d.skip -= step
                 pos += step
+                if not d.skip:
+                    d.ended = segment
                 continue
             state = d.state
             if state == _HEADER:
+                if not d.header:
+                    d.adjacent = d.ended == segment
                 need = 4 - len(d.header)
                 d.header += data[pos:pos + need]
                 pos += need
@@ -362,7 +391,9 @@ class SmbAnalyser:
                 d.body = bytearray()
                 d.state = _HEADER
                 d.skip = d.length - d.want
-                if not self._message(conn, to_server, body, d.length, ts):
+                if not d.skip:
+                    d.ended = segment
+                if not self._message(conn, to_server, body, d.length, ts, d.adjacent):
                     d.state = _RESYNC
                     d.skip = 0
             else:  # _RESYNC: look for the next message boundary inside this segment
@@ -373,6 +404,7 @@ class SmbAnalyser:
                 d.state = _HEADER
                 d.header = b""
                 d.skip = 0
+                d.ended = 0  # what came before the gap is unknown
 
     def _done(self, conn: Connection) -> None:
         """Nothing more to parse on this connection; publish its raw 4-tuples for the scanner's fast path."""
@@ -395,14 +427,15 @@ class SmbAnalyser:
             for raw in _raw_keys(conn):
                 self.done_keys.discard(raw)
 
-    def _message(self, conn: Connection, to_server: bool, body: bytes, length: int, ts: float) -> bool:
+    def _message(self, conn: Connection, to_server: bool, body: bytes, length: int, ts: float,
+                 adjacent: bool) -> bool:
         magic = body[:4]
         try:
             if magic == SMB1_MAGIC:
                 if len(body) < 32:
                     return True
                 conn.version = conn.version or 1
-                self.handler.smb1(conn, Smb1Message(body, length, ts))
+                self.handler.smb1(conn, Smb1Message(body, length, ts, adjacent))
             elif magic == SMB2_MAGIC:
                 if len(body) < 64:
                     return True

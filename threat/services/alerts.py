@@ -7,6 +7,8 @@ Suricata EVE. Two rules keep the queue honest:
   the new events for a live sensor flushing every second);
 - deduplicated: the same kind from the same source address within ONENET_ALERT_DEDUP_WINDOW_S of an open
   alert updates that alert (count, last seen, evidence) instead of adding another.
+A new alert is received (`received_at`) at the moment of its ingest, one moment per ingest, so the alerts one
+capture brings in are listed together, the most severe first; seeing an alert again does not move that time.
 """
 
 from __future__ import annotations
@@ -109,19 +111,20 @@ def _apply(alert: Alert, row: dict, added: int, first: datetime.datetime, last: 
     alert.save()
 
 
-def _create(row: dict, source: str, first, last, count: int) -> Alert:
+def _create(row: dict, source: str, first, last, count: int, received: datetime.datetime) -> Alert:
     region, agency, site = locate_prefix(row["src"])
     alert = Alert.objects.create(
         kind=row["kind"], severity=row["severity"], severity_rank=SEVERITY_RANK.get(row["severity"], 1),
         source=source, signature=(row.get("signature") or "")[:255], src=row["src"], dst=row.get("dst") or None,
-        dport=row.get("dport"), first_seen=first, last_seen=last, count=count,
+        dport=row.get("dport"), first_seen=first, last_seen=last, received_at=received, count=count,
         evidence=merge_evidence([], row.get("evidence") or []), region=region, agency=agency, site=site)
     _event(alert, EventKind.CREATED, f"{source}: {count}")
     return alert
 
 
 def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool = True) -> dict:
-    """Store engine alert dicts; returns {created, updated, unchanged, rejected, alerts: [ids], new: [ids]}.
+    """Store engine alert dicts; returns {created, updated, unchanged, rejected, alerts: [ids], new: [ids],
+    rows: [the id of the alert each row went into, or None]}.
 
     A row whose times `parse_time` refuses is logged and counted in `rejected`; the other rows are stored.
 
@@ -130,7 +133,10 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
     """
     created, updated, unchanged, rejected = [], [], 0, 0
     window = dedup_window()
+    received = timezone.now()
+    by_row: list[int | None] = []
     for row in rows:
+        by_row.append(None)
         if not row.get("src"):
             unchanged += 1
             continue
@@ -147,6 +153,7 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
             if seen is not None:
                 added = count - seen.count
                 if added <= 0:
+                    by_row[-1] = seen.alert_id
                     unchanged += 1
                     continue
                 seen.count = count
@@ -156,6 +163,7 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
                     _seen_again(alert, added, source)
                     seen.save(update_fields=["count"])
                     updated.append(alert.pk)
+                    by_row[-1] = alert.pk
                     continue
                 count = added  # closed since: the new events go to an open alert, below
             alert = (Alert.objects.select_for_update()
@@ -167,8 +175,9 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
                 _seen_again(alert, count, source)
                 updated.append(alert.pk)
             else:
-                alert = _create(row, source, first, last, count)
+                alert = _create(row, source, first, last, count, received)
                 created.append(alert.pk)
+            by_row[-1] = alert.pk
             if seen is not None:
                 seen.alert = alert
                 seen.save(update_fields=["count", "alert"])
@@ -183,7 +192,7 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
                 log.exception("locating alert %s failed", pk)
     touched = list(dict.fromkeys(created + updated))
     return {"created": len(set(created)), "updated": len(set(updated) - set(created)), "unchanged": unchanged,
-            "rejected": rejected, "alerts": touched, "new": list(dict.fromkeys(created))}
+            "rejected": rejected, "alerts": touched, "new": list(dict.fromkeys(created)), "rows": by_row}
 
 
 # -- triage ----------------------------------------------------------------------------------------------

@@ -455,7 +455,9 @@ class _Session:
                     continue
             else:
                 reps = max(1, max_vb // n)
-                asked = scalars if first else ([stamp] if stamp else [])
+                asked = list(scalars) if first else []
+                if stamp and stamp not in asked:  # every response, the first included, carries its stamp
+                    asked.append(stamp)
                 # non-repeaters have GETNEXT semantics: ask for the parent of x.0 to get x.0 itself
                 req_scalars = [o[:-2] if o.endswith(".0") else o for o in asked]
                 try:

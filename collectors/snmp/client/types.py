@@ -53,13 +53,6 @@ DISCOVER_COLUMNS = ("ifDescr", "ifType", "ifMtu", "ifSpeed", "ifPhysAddress", "i
 
 IF_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent",
              7: "lowerLayerDown"}
-IF_TYPES = {
-    1: "other", 6: "ethernetCsmacd", 23: "ppp", 24: "softwareLoopback", 32: "frameRelay", 37: "atm",
-    53: "propVirtual", 54: "propMultiplexor", 71: "ieee80211", 117: "gigabitEthernet", 131: "tunnel",
-    135: "l2vlan", 136: "l3ipvlan", 142: "ipForward", 150: "mplsTunnel", 161: "ieee8023adLag",
-    166: "mpls", 209: "bridge", 244: "wwanPP2",
-}
-
 MAX_STRING = 255  # ifName/ifDescr/ifAlias are DisplayString(SIZE(0..255)) / (0..64)
 MAX_SYSDESCR = 2048
 MAX_ROWS = 20000  # per column: no real device has more interfaces than that
@@ -142,7 +135,7 @@ class InterfaceCounters:
     in_discards: int | None = None
     out_discards: int | None = None
     oper_status: str | None = None
-    counter_bits: int = 64
+    counter_bits: int = 64  # width of this row's octets: 64 (ifHC*) or 32 (ifInOctets/ifOutOctets, wrap at 2**32)
     uptime: int | None = None  # sysUpTime of the response that carried this row's octets (None: use the device's)
 
 
@@ -159,7 +152,7 @@ class DevicePoll:
     timestamp: float = 0.0  # time.time() when the answer arrived
     elapsed: float = 0.0
     sys_uptime: int | None = None  # TimeTicks (1/100 s)
-    counter_bits: int = 64  # 64 when ifHC* were read, 32 on fallback
+    counter_bits: int = 64  # 32 when no interface had 64-bit counters (each row has its own width)
     interfaces: dict[int, InterfaceCounters] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 

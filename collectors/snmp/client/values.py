@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import warnings
+from functools import cache
+from pathlib import Path
 
+import pysnmp_mibs
 from pyasn1.type import univ
 from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.smi import builder
 
 from ..identify import decode_text, normalize_oid
-from .types import IF_STATUS, IF_TYPES, MAX_STRING
+from .types import IF_STATUS, MAX_STRING
 
 log = logging.getLogger("onenet.collectors.snmp")
 
@@ -98,10 +103,24 @@ def status_name(value) -> str | None:
     return IF_STATUS.get(n) if n is not None else None
 
 
+@cache
+def if_type_names() -> dict[int, str]:
+    """{ifType number: IANAifType name} for the whole IANA registry, from the IANAifType-MIB that pysnmp-mibs
+    ships compiled (loaded once per process)."""
+    mibs = builder.MibBuilder()
+    mibs.add_mib_sources(builder.DirMibSource(str(Path(pysnmp_mibs.__file__).parent)))
+    with warnings.catch_warnings():  # the package was compiled for pysnmp 4's camelCase API, still accepted
+        warnings.simplefilter("ignore", DeprecationWarning)
+        mibs.load_modules("IANAifType-MIB")
+        (if_type,) = mibs.import_symbols("IANAifType-MIB", "IANAifType")
+    return {int(number): name for name, number in if_type.namedValues.items()}
+
+
 def type_name(value) -> str | None:
-    n = as_int(value, lo=0, hi=10000)
+    """The IANAifType name of an ifType value; a number the registry does not name stays visible as digits."""
+    n = as_int(value, lo=0, hi=2**31 - 1)
     if n is None:
         return None
-    return IF_TYPES.get(n, str(n))
+    return if_type_names().get(n, str(n))
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from ..identify import identify
+from ..identify import identify, vendor_mib_oids
 from .session import _connect, _guard, _session
 from .types import (
     COLUMNS,
@@ -41,18 +41,42 @@ log = logging.getLogger("onenet.collectors.snmp")
 # ------------------------------------------------------------------ poll
 
 
+async def _fill_32bit_octets(s, data: dict, stamps: dict | None = None) -> dict[int, int]:
+    """Each interface's counter width, after giving the 32-bit octet counters to those without 64-bit ones.
+
+    The 64-bit ifHC* counters are preferred; an interface with neither ifHCInOctets nor ifHCOutOctets (a Catalyst's
+    management or stack port, every port of an SNMPv1 agent) gets ifInOctets/ifOutOctets in their place and width
+    32, so its rates wrap at 2**32. Per interface, not per device: such a port must not hide the others' 64-bit
+    counters, nor lose its own traffic because the others have 64-bit ones. ``stamps`` (ifIndex -> sysUpTime of
+    the response that carried the row) gets the stamps of the rows the 32-bit walk filled.
+    """
+    wide = set(data["ifHCInOctets"]) | set(data["ifHCOutOctets"])
+    known = set().union(*data.values())
+    if wide and known <= wide:
+        return dict.fromkeys(wide, 64)
+    narrow, _ = await s.walk_columns({c: COLUMNS[c] for c in POLL_COLUMNS_32},
+                                     stamp=SYS_UPTIME if stamps is not None else None)
+    filled = (set(narrow["ifInOctets"]) | set(narrow["ifOutOctets"])) - wide
+    for idx in filled:
+        for hc, col in (("ifHCInOctets", "ifInOctets"), ("ifHCOutOctets", "ifOutOctets")):
+            if idx in narrow[col]:
+                data[hc][idx] = narrow[col][idx]
+        if stamps is not None and idx in s.row_stamps:
+            stamps[idx] = s.row_stamps[idx]
+    return {**dict.fromkeys(wide, 64), **dict.fromkeys(filled, 32)}
+
+
+def _device_width(widths: dict[int, int]) -> int:
+    """A device's counter width: 32 when no interface has 64-bit counters, else 64."""
+    return 32 if widths and all(bits == 32 for bits in widths.values()) else 64
+
+
 async def _poll(target: SnmpTarget, result: DevicePoll):
     s = await _session(target)
     cols = {c: COLUMNS[c] for c in POLL_COLUMNS}
     data, scalars = await s.walk_columns(cols, scalars=[SYS_UPTIME], stamp=SYS_UPTIME)
-    stamps = s.row_stamps
-    bits = 64
-    if not data["ifHCInOctets"] and not data["ifHCOutOctets"]:
-        data32, _ = await s.walk_columns({c: COLUMNS[c] for c in POLL_COLUMNS_32}, stamp=SYS_UPTIME)
-        stamps = s.row_stamps
-        data["ifHCInOctets"] = data32["ifInOctets"]
-        data["ifHCOutOctets"] = data32["ifOutOctets"]
-        bits = 32
+    stamps = dict(s.row_stamps)
+    widths = await _fill_32bit_octets(s, data, stamps)
     result.timestamp = time.time()
     uptime_raw = scalars.get(SYS_UPTIME)
     if uptime_raw is None and target.version == "1":
@@ -60,11 +84,12 @@ async def _poll(target: SnmpTarget, result: DevicePoll):
     result.sys_uptime = as_int(uptime_raw, hi=2**32 - 1)
     if uptime_raw is not None and result.sys_uptime is None:
         s.warn(f"sysUpTime has a wrong value {type(uptime_raw).__name__}")
-    hi = 2**64 - 1 if bits == 64 else 2**32 - 1
     indexes = set()
     for col in data.values():
         indexes.update(col)
     for idx in sorted(indexes):
+        bits = widths.get(idx, 64)
+        hi = 2**64 - 1 if bits == 64 else 2**32 - 1
         row = InterfaceCounters(ifIndex=idx, counter_bits=bits, uptime=as_int(stamps.get(idx), hi=2**32 - 1))
         for attr, col, maxv in (
             ("in_octets", "ifHCInOctets", hi), ("out_octets", "ifHCOutOctets", hi),
@@ -83,7 +108,7 @@ async def _poll(target: SnmpTarget, result: DevicePoll):
         if raw is not None and row.oper_status is None:
             s.warn(f"ifOperStatus.{idx}: unusable value")
         result.interfaces[idx] = row
-    result.counter_bits = bits
+    result.counter_bits = _device_width(widths)
     if not result.interfaces and any("non-increasing" in w for w in s.warnings):
         raise SnmpError("garbage", "agent answers non-increasing OIDs")
     if result.sys_uptime is None and not result.interfaces:
@@ -121,11 +146,7 @@ async def _discover(target: SnmpTarget, result: DeviceDiscovery, with_counters: 
     if with_counters:
         cols.update({c: COLUMNS[c] for c in POLL_COLUMNS})
     data, _ = await s.walk_columns(cols)
-    bits = 64
-    if with_counters and not data["ifHCInOctets"] and not data["ifHCOutOctets"]:
-        d32, _ = await s.walk_columns({c: COLUMNS[c] for c in POLL_COLUMNS_32})
-        data["ifHCInOctets"], data["ifHCOutOctets"] = d32["ifInOctets"], d32["ifOutOctets"]
-        bits = 32
+    widths = await _fill_32bit_octets(s, data) if with_counters else {}
     # chassis model from ENTITY-MIB (bounded; optional)
     ent_models: list[str] = []
     try:
@@ -145,7 +166,17 @@ async def _discover(target: SnmpTarget, result: DeviceDiscovery, with_counters: 
 
     sys_descr = as_text(system_raw.get(SYS_DESCR), MAX_SYSDESCR)
     sys_oid = as_oid(system_raw.get(SYS_OBJECT_ID))
-    ident = identify(sys_oid, sys_descr, ent_models)
+    vendor_mib = {}
+    if wanted := vendor_mib_oids(sys_oid, sys_descr, ent_models):  # an OEM build's sysDescr names no version
+        try:
+            answered = await s.get(list(wanted.values()))
+        except SnmpError as exc:
+            if exc.kind == "auth":
+                raise
+            s.warn(f"vendor MIB not readable: {exc}")
+            answered = {}
+        vendor_mib = {field: as_text(answered.get(oid), 128) for field, oid in wanted.items()}
+    ident = identify(sys_oid, sys_descr, ent_models, vendor_mib)
     result.system = {
         "sysDescr": sys_descr,
         "sysObjectID": sys_oid,
@@ -182,8 +213,10 @@ async def _discover(target: SnmpTarget, result: DeviceDiscovery, with_counters: 
             "mac": as_mac(g.get("ifPhysAddress")),
         }
         if with_counters:
+            bits = widths.get(idx, 64)
             hi = 2**64 - 1 if bits == 64 else 2**32 - 1
             row.update({
+                "counter_bits": bits,
                 "in_octets": as_int(g.get("ifHCInOctets"), hi=hi),
                 "out_octets": as_int(g.get("ifHCOutOctets"), hi=hi),
                 "in_errors": as_int(g.get("ifInErrors"), hi=2**32 - 1),
@@ -203,7 +236,7 @@ async def _discover(target: SnmpTarget, result: DeviceDiscovery, with_counters: 
     if not system_raw and not rows:
         raise SnmpError("garbage", "no usable system group and no interfaces")
     result.interfaces = rows
-    result.counter_bits = bits
+    result.counter_bits = _device_width(widths)
     result.warnings = s.warnings
 
 

@@ -2,7 +2,8 @@ from web.commands import OneNetCommand
 
 
 class Command(OneNetCommand):
-    help = "Coverage of the extranet: expected vs connected sites and devices per region, with the gaps."
+    help = ("Coverage of the extranet: expected vs connected (installed) and answering-now sites and devices per "
+            "region, with the gaps and the installed sites that do not answer.")
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -19,8 +20,14 @@ class Command(OneNetCommand):
                 self.fail(options, "REGION_UNKNOWN", f"no region {options['region']!r}; "
                                                      "see `manage.py inventory export` for the slugs.")
             root = region.path
+        from django.utils import timezone
+
         report = coverage_report(root)
+        for site in report["not_answering"]:  # times in the configured zone, with its offset
+            when = site["last_answer"]
+            site["last_answer"] = timezone.localtime(when).isoformat(timespec="seconds") if when else None
         lines = [f"{c['name']}: sites {c['sites_connected']}/{c['sites_expected']} ({c['site_coverage_pct']}%), "
-                 f"devices {c['devices_connected']}/{c['devices_expected']}" for c in report["counties"]]
-        lines.append(f"gaps: {len(report['gaps'])}")
+                 f"{c['sites_answering']} answering now; devices {c['devices_connected']}/{c['devices_expected']}, "
+                 f"{c['devices_answering']} answering now" for c in report["counties"]]
+        lines.append(f"gaps: {len(report['gaps'])}; installed but not answering: {len(report['not_answering'])}")
         self.emit(options, report, "\n".join(lines))
