@@ -20,6 +20,7 @@ class ReadOnly(admin.ModelAdmin):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnly):
     list_display = ("time", "change", "username", "device_name", "action", "outcome", "message")
+    list_select_related = ("change",)
     list_filter = ("action", "outcome")
     search_fields = ("username", "device_name", "message")
 
@@ -38,5 +39,6 @@ class ChangeTaskInline(admin.TabularInline):
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(ReadOnly):
     list_display = ("pk", "title", "status", "source", "author", "approved_by", "created_at")
+    list_select_related = ("author", "approved_by")
     list_filter = ("status", "source")
     inlines = [ChangeTaskInline]

@@ -49,7 +49,7 @@ def _local(value) -> str:
 
 
 def _error(request, error: OneNetError) -> None:
-    messages.error(request, f"{error.code}: {error.message}")
+    messages.error(request, error.for_page())
 
 
 def _back(request, fallback: str):
@@ -176,7 +176,7 @@ def create(request):
                                          candidate=data["candidate"])
                 pipeline.prepare_soon(change)
             except OneNetError as error:
-                form.add_error(None, f"{error.code}: {error.message}")
+                form.add_error(None, error.for_page())
             else:
                 messages.success(request, _("Change #%(pk)s created; the dry run reads each device now.")
                                  % {"pk": change.pk})

@@ -15,3 +15,5 @@ class CollectorsConfig(AppConfig):
         registry.register_device_panel("collectors", "collectors/device_panel.html", "collectors.views.device_panel",
                                        order=10, replaces=["interfaces", "links"])
         registry.register_metrics("collectors", "collectors.metrics.CollectorMetrics")
+        # The Overview's devices not answering, busy links, expansion, backups, egress and availability cards.
+        registry.register_overview("collectors", "collectors.services.overview.cards", order=10)

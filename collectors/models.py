@@ -246,3 +246,30 @@ class LldpNeighbor(models.Model):
 
     def __str__(self):
         return f"{self.local_port} → {self.neighbor_name}"
+
+
+class DeviceAvailability(models.Model):
+    """How many polls of a device an hour held, and how many it answered: availability over a day, a week, a month.
+
+    A poll counts once per poll slot (the poll interval the poll fell in, `slot`): a retried or repeated cycle in
+    the same slot changes nothing, and one that answers after a failed try in the same slot turns it answered.
+    Written by the poll cycle (collectors.services.availability.record_polls); pruned after 35 days, the previous
+    calendar month kept whole for its monthly report."""
+
+    SCOPE_PATH = "device__site__region__path"
+
+    device = models.ForeignKey(Device, models.CASCADE, related_name="availability", verbose_name=_("device"))
+    hour = models.DateTimeField(_("hour"))  # the start of the hour (UTC) of the poll slots it counts
+    polls = models.PositiveIntegerField(_("polls"), default=0)
+    answered = models.PositiveIntegerField(_("answered"), default=0)
+    last_slot = models.BigIntegerField(default=-1)  # the newest slot counted in `polls`
+    last_answered_slot = models.BigIntegerField(default=-1)  # the newest slot counted in `answered`
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "hour"], name="availability_once_per_hour")]
+        indexes = [models.Index(fields=["hour"])]
+        verbose_name = _("device availability")
+        verbose_name_plural = _("device availability")
+
+    def __str__(self):
+        return f"{self.device_id} {self.hour:%Y-%m-%d %H:00} {self.answered}/{self.polls}"

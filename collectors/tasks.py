@@ -17,11 +17,12 @@ def poll_region(region_id: int | None = None, run_id: int | None = None) -> dict
 
 
 @shared_task(name="collectors.poll_device")
-def poll_device(device_id: int) -> dict:
+def poll_device(device_id: int, run_id: int | None = None) -> dict:
+    """run_id: the queued run 'poll now' made for this task (collectors.services.device_jobs)."""
     from collectors.services.polling import poll_cycle
     from inventory.models import Device
 
-    return poll_cycle(device_name=Device.objects.get(pk=device_id).name)
+    return poll_cycle(device_name=Device.objects.get(pk=device_id).name, run_id=run_id)
 
 
 @shared_task(name="collectors.discover_region")
@@ -53,6 +54,7 @@ def backup_device(device_id: int) -> dict:
 
 @shared_task(name="collectors.rollup_and_prune")
 def rollup_and_prune() -> dict:
+    from collectors.services.availability import prune_availability
     from collectors.services.rollups import prune_samples, rollup_recent
 
-    return {**rollup_recent(), **prune_samples()}
+    return {**rollup_recent(), **prune_samples(), **prune_availability()}

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from collectors.models import ConfigVersion, DeviceState
-from collectors.services import bandwidth
+from collectors.models import ArpEntry, ConfigVersion, DeviceState, LldpNeighbor, MacEntry
+from collectors.services import bandwidth, charts, device_jobs, locate
 from collectors.services.configs import shows_secrets, visible_config
 from collectors.services.schedules import request_polls
 from inventory.choices import LinkTier, RegionLevel
-from inventory.models import Device, Link, Region, SshHostKey
+from inventory.models import Device, Interface, Link, Prefix, Region, SshHostKey
 from web.access import require_scope, scope_path, scoped, user_role
 from web.tables import Percent, attachment, export_response, query_value
 
@@ -88,10 +88,11 @@ def link_detail(request, pk):
     require_scope(request.user)
     link = get_object_or_404(scoped(Link.objects.select_related(
         "a_interface__device__site__region", "b_interface__device__site__region"), request.user), pk=pk)
+    ends = [interface_id for interface_id, _ in bandwidth.measured_ends(link)]
     return render(request, "collectors/link.html", {
         "link": link, "now": bandwidth.links_now(Link.objects.filter(pk=link.pk))[0],
-        "p95": bandwidth.p95_this_month(link), "ranges": list(bandwidth.RANGES),
-        "range": request.GET.get("range", "24h")})
+        "p95": bandwidth.p95_this_month(link), "ranges": charts.range_choices(),
+        "range": charts.chosen_range(request.GET.get("range"), ends)})
 
 
 def link_series(request, pk):
@@ -157,6 +158,18 @@ def device_collected(device: Device) -> dict:
 
 
 HOSTKEY_ROLES = ("engineer", "admin")
+TABLE_CAP = 100  # rows of each ARP/MAC/LLDP table on the device page; the count says how many there are
+
+
+def _capped(queryset) -> dict:
+    return {"rows": list(queryset[:TABLE_CAP]), "count": queryset.count(), "cap": TABLE_CAP}
+
+
+def device_tables(device: Device) -> dict:
+    """The ARP and MAC tables and LLDP neighbours the last backup read, each capped at TABLE_CAP rows."""
+    return {"arp": _capped(ArpEntry.objects.filter(device=device).order_by("ip")),
+            "mac": _capped(MacEntry.objects.filter(device=device).order_by("port", "mac")),
+            "lldp": _capped(LldpNeighbor.objects.filter(device=device).order_by("local_port", "neighbor_name"))}
 
 
 def device_panel(request, device: Device) -> dict:
@@ -168,7 +181,8 @@ def device_panel(request, device: Device) -> dict:
     links = Link.objects.filter(a_interface__device=device) | Link.objects.filter(b_interface__device=device)
     return {**collected, "interfaces": [{"interface": i, "sample": collected["latest"].get(i.pk)} for i in interfaces],
             "links": links.select_related("a_interface__device", "b_interface__device"),
-            "may_accept_host_key": user_role(request.user) in HOSTKEY_ROLES}
+            "may_accept_host_key": user_role(request.user) in HOSTKEY_ROLES,
+            "tables": device_tables(device), **_device_jobs(request, device)}
 
 
 @require_POST
@@ -189,3 +203,100 @@ def accept_host_key(request, pk):
         accept_offered_key(device, request.user)
         messages.success(request, _("The new SSH host key is pinned; the next backup uses it."))
     return redirect("inventory:device", pk=device.pk)
+
+
+# ------------------------------------------------------------------ the engineer's tools on the device page
+
+BACKUP_SESSION_KEY = "device_backups"  # device pk → when this user asked for a backup (ISO time)
+
+
+def _backup_requested_at(request, device: Device):
+    from datetime import datetime
+
+    value = request.session.get(BACKUP_SESSION_KEY, {}).get(str(device.pk))
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _device_jobs(request, device: Device) -> dict:
+    """'Back up now' / 'poll now': whether the user may press them and how the last ones went."""
+    jobs = [j for j in (device_jobs.backup_status(device, _backup_requested_at(request, device)),
+                        device_jobs.poll_status(device)) if j is not None]
+    return {"may_collect": user_role(request.user) in COLLECT_ROLES, "jobs": jobs,
+            "jobs_open": any(j.open for j in jobs), "may_back_up": device_jobs.may_back_up(device)}
+
+
+def _device_for_action(request, pk) -> Device:
+    require_scope(request.user)
+    if user_role(request.user) not in COLLECT_ROLES:
+        raise PermissionDenied("COLLECT_NOT_ALLOWED: only engineers and administrators start a poll or a backup.")
+    return get_object_or_404(scoped(Device.objects.select_related("site__region"), request.user), pk=pk)
+
+
+@require_POST
+def device_backup_now(request, pk):
+    """Queue a backup of one device on its county's queue; the device page follows it."""
+    device = _device_for_action(request, pk)
+    if not device_jobs.may_back_up(device):
+        messages.error(request, _("This device has no SSH credential, so it cannot be backed up; add one in the "
+                                  "inventory."))
+        return redirect("inventory:device", pk=device.pk)
+    sent = device_jobs.request_backup(device)
+    backups = request.session.get(BACKUP_SESSION_KEY, {})
+    backups[str(device.pk)] = sent["requested_at"]
+    request.session[BACKUP_SESSION_KEY] = dict(list(backups.items())[-20:])  # bounded: the latest 20 devices
+    messages.success(request, _("Backup sent to the workers of %(queue)s.") % {
+        "queue": device_jobs.queue_label(device)})
+    return redirect("inventory:device", pk=device.pk)
+
+
+@require_POST
+def device_poll_now(request, pk):
+    """Queue a poll of one device on its county's queue; refused while another poll covers it."""
+    device = _device_for_action(request, pk)
+    sent = device_jobs.request_poll(device)
+    if sent["sent"]:
+        messages.success(request, _("Poll sent to the workers of %(queue)s.") % {
+            "queue": device_jobs.queue_label(device)})
+    else:
+        messages.info(request, _("A poll already covers this device; wait for it to end, then poll again."))
+    return redirect("inventory:device", pk=device.pk)
+
+
+def device_jobs_status(request, pk):
+    """The device's 'back up now' / 'poll now' progress as JSON, for the device page to follow."""
+    require_scope(request.user)
+    device = get_object_or_404(scoped(Device.objects.select_related("site__region"), request.user), pk=pk)
+    jobs = _device_jobs(request, device)
+    return JsonResponse({"open": jobs["jobs_open"], "jobs": [j.as_json() for j in jobs["jobs"]]})
+
+
+def where(request):
+    """Where is this IP, MAC or hostname? Switch and port, ARP entry, LLDP neighbour, device: in the user's scope."""
+    require_scope(request.user)
+    query = request.GET.get("q", "")
+    answer = locate.where_is(query, scoped(Device.objects.all(), request.user),
+                             scoped(Prefix.objects.all(), request.user))
+    return render(request, "collectors/where.html", {"answer": answer, "q": answer["query"],
+                                                     "max_query": locate.MAX_QUERY, "max_rows": locate.MAX_ROWS})
+
+
+def _scoped_interface(request, pk) -> Interface:
+    require_scope(request.user)
+    return get_object_or_404(scoped(Interface.objects.select_related("device__site__region"), request.user), pk=pk)
+
+
+def interface_detail(request, pk):
+    """One interface's graphs: traffic in/out, errors and discards, with the range picker."""
+    interface = _scoped_interface(request, pk)
+    return render(request, "collectors/interface.html", {
+        "interface": interface, "device": interface.device, "ranges": charts.range_choices(),
+        "range": charts.chosen_range(request.GET.get("range"), [interface.pk]),
+        "latest": bandwidth.latest_samples([interface.pk]).get(interface.pk)})
+
+
+def interface_series(request, pk):
+    interface = _scoped_interface(request, pk)
+    return JsonResponse(charts.interface_series(interface, request.GET.get("range", charts.DEFAULT_RANGE)))

@@ -8,6 +8,7 @@ class EgressResultAdmin(admin.ModelAdmin):
     """Read-only: results come from `egress verify`."""
 
     list_display = ("device", "rule", "status", "checked_at")
+    list_select_related = ("device",)
     list_filter = ("rule", "status")
     search_fields = ("device__name", "message")
 

@@ -16,8 +16,9 @@ from egress.services.policy import default_policy
 from egress.services.render import render_platform
 from inventory.choices import RegionLevel
 from inventory.models import Agency, Device, Interface, Link, Region
+from policies.services import VisibleLines
 from web.access import require_scope, scoped
-from web.tables import Column, Filter, TableView, export_response
+from web.tables import Column, Filter, ParticularsColumn, TableView, export_response
 
 SHOWN = 100  # failing results and their rows on the overview page; the results list has them all
 EXIT_HEADER = [_("Device"), _("Site"), _("Agency"), _("Region"), _("Kind"), _("Interface"), _("Next hop"), _("Line"),
@@ -38,22 +39,26 @@ def _rows(results, kind: str):
                 yield result, detail
 
 
-def _line(pair) -> str:
-    return "" if not pair else f"{pair[0]}: {pair[1]}"
+def _line(pair, result, user) -> str:
+    """A config line as `user` may see it: secrets masked by the platform's rules for every role but admin."""
+    if not pair:
+        return ""
+    return f"{pair[0]}: {VisibleLines(user, result.device.platform).lines([str(pair[1])])[0]}"
 
 
-def _exit_cells(result, detail):
+def _exit_cells(result, detail, user):
     site = result.device.site
     return [result.device.name, site.name, site.agency.name if site.agency else "", site.region.name,
             KINDS.get(detail["kind"], detail["kind"]), detail.get("interface") or "", detail.get("next_hop") or "",
-            _line(detail.get("line")), detail.get("reason", "")]
+            _line(detail.get("line"), result, user), detail.get("reason", "")]
 
 
-def _check_cells(result, detail):
+def _check_cells(result, detail, user):
     site = result.device.site
     return [result.device.name, site.name, site.agency.name if site.agency else "", detail["interface"],
             DIRECTIONS.get(detail["direction"], detail["direction"]), detail["traffic"], detail["enforced"],
-            detail.get("acl") or "", _line(detail.get("rule") or detail.get("binding")), detail.get("reason", "")]
+            detail.get("acl") or "", _line(detail.get("rule") or detail.get("binding"), result, user),
+            detail.get("reason", "")]
 
 
 def index(request):
@@ -71,11 +76,12 @@ def index(request):
     if export in ("csv", "xlsx"):
         kind = request.GET.get("report", "bandwidth")
         if kind == "exits":
-            return export_response([str(h) for h in EXIT_HEADER], (_exit_cells(r, d) for r, d in _rows(exits, "exit")),
-                                   export, "egress-rogue-exits")
+            return export_response([str(h) for h in EXIT_HEADER],
+                                   (_exit_cells(r, d, request.user) for r, d in _rows(exits, "exit")), export,
+                                   "egress-rogue-exits")
         if kind == "checks":
             return export_response([str(h) for h in CHECK_HEADER],
-                                   (_check_cells(r, d) for r, d in _rows(blocks, "check")), export,
+                                   (_check_cells(r, d, request.user) for r, d in _rows(blocks, "check")), export,
                                    "egress-blocks-not-enforced")
         return export_response(egress_bandwidth.EXPORT_HEADER, egress_bandwidth.export_rows(report), export,
                                "egress-bandwidth")
@@ -89,8 +95,8 @@ def index(request):
         "summary": [{"rule": rule, "label": label, **{s: counts[rule].get(s, 0) for s in Status.values}}
                     for rule, label in Rule.choices if rule != Rule.CONFIG_READABLE],
         "errors": failing.filter(status=Status.ERROR)[:SHOWN],
-        "exits": [_exit_cells(r, d) for r, d in _rows(exits[:SHOWN], "exit")],
-        "checks": [_check_cells(r, d) for r, d in _rows(blocks[:SHOWN], "check")][:SHOWN],
+        "exits": [_exit_cells(r, d, request.user) for r, d in _rows(exits[:SHOWN], "exit")],
+        "checks": [_check_cells(r, d, request.user) for r, d in _rows(blocks[:SHOWN], "check")][:SHOWN],
         "failing_count": failing.count(), "checked": checked, "not_checked": devices.count() - checked,
         "last_checked": results.order_by("-checked_at").values_list("checked_at", flat=True).first(),
         "rendered": [render_platform(p.slug, policy, devices) for p in platforms.all_platforms()],
@@ -112,11 +118,12 @@ class ResultList(TableView):
     title = _("Egress verification results")
     empty_message = _("No results: run `manage.py egress verify` after a backup.")
     select_related = ["device__site__region", "device__site__agency"]
-    columns = [Column("device__name", _("Device")), Column("device__platform", _("Platform")),
+    columns = [Column("device__name", _("Device")),
+               Column("device__platform", _("Platform"), "device__get_platform_display"),
                Column("device__role", _("Role"), "device__get_role_display"),
                Column("device__site__name", _("Site")), Column("device__site__agency__name", _("Agency")),
                Column("rule", _("Rule")), Column("status", _("Status"), "get_status_display"),
-               Column("message", _("Message"), sortable=False), Column("checked_at", _("Checked at"))]
+               ParticularsColumn("message", _("Message"), sortable=False), Column("checked_at", _("Checked at"))]
     filters = [Filter("rule", _("Rule"), "rule", Rule.choices), Filter("status", _("Status"), "status", Status.choices),
                Filter("county", _("County/district"), "device__site__region__path__startswith", county_choices)]
     search_fields = ["device__name", "device__site__name", "device__site__agency__name", "message"]

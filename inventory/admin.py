@@ -20,6 +20,7 @@ from inventory.models import (
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "level", "parent"]
+    list_select_related = ["parent"]
     list_filter = ["level"]
     search_fields = ["name", "slug"]
     autocomplete_fields = ["parent"]
@@ -28,6 +29,7 @@ class RegionAdmin(admin.ModelAdmin):
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "region"]
+    list_select_related = ["region"]
     search_fields = ["name", "slug"]
     autocomplete_fields = ["region"]
 
@@ -35,6 +37,7 @@ class AgencyAdmin(admin.ModelAdmin):
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "region", "agency", "expected"]
+    list_select_related = ["region", "agency"]
     list_filter = ["expected", "region__level"]
     search_fields = ["name", "slug"]
     autocomplete_fields = ["region", "agency"]
@@ -92,6 +95,7 @@ class InterfaceInline(admin.TabularInline):
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     list_display = ["name", "address", "platform", "role", "site", "status"]
+    list_select_related = ["site"]
     list_filter = ["platform", "role", "status"]
     search_fields = ["name", "address"]
     autocomplete_fields = ["site"]
@@ -101,6 +105,7 @@ class DeviceAdmin(admin.ModelAdmin):
 @admin.register(Link)
 class LinkAdmin(admin.ModelAdmin):
     list_display = ["__str__", "capacity_bps", "tier"]
+    list_select_related = ["a_interface__device", "b_interface__device"]  # its name is both ends'
     list_filter = ["tier"]
     raw_id_fields = ["a_interface", "b_interface"]
 
@@ -108,5 +113,6 @@ class LinkAdmin(admin.ModelAdmin):
 @admin.register(Prefix)
 class PrefixAdmin(admin.ModelAdmin):
     list_display = ["prefix", "agency", "site", "region", "description"]
+    list_select_related = ["agency", "site", "region"]
     search_fields = ["prefix", "description"]
     raw_id_fields = ["agency", "site", "region"]

@@ -15,6 +15,7 @@ class PoliciesConfig(AppConfig):
         # Every rule's result on the device with evidence and remediation, and its waivers; after the collectors'.
         registry.register_device_panel("compliance", "policies/device_panel.html", "policies.views.device_panel",
                                        order=20)
+        registry.register_overview("policies", "policies.overview.cards", order=40)  # compliance per county
 
         rule_set()  # the rule files are checked at start-up: a mistake stops it, naming file, line and field
         config_changed.connect(_check_new_version, dispatch_uid="policies.check_new_version")

@@ -43,7 +43,7 @@ class WaiverForm(forms.Form):
         self.fields["region"].choices = [("", "—")] + [(r.slug, ("└ " if r.level == "township" else "") + r.name)
                                                        for r in regions]
         self.fields["rule"].choices = [("", _("All rules of the device"))] + [
-            (rule.id, f"{rule.id} · {rule.title}") for rule in rule_set().rules]
+            (rule.id, f"{rule.id} · {rule.shown_title}") for rule in rule_set().rules]
 
     def clean_valid_until(self):
         day = self.cleaned_data["valid_until"]

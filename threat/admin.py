@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from threat.models import Alert, AlertEvent, AlertNote
+from threat.models import Alert, AlertEvent, AlertNote, ContainmentProposal, Incident, IncidentEvent
 
 
 class AlertEventInline(admin.TabularInline):
@@ -22,5 +22,32 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["kind", "severity", "status", "source"]
     search_fields = ["src", "dst", "mac"]
     readonly_fields = ["evidence", "first_seen", "last_seen", "received_at", "count", "created_at", "updated_at"]
-    raw_id_fields = ["region", "agency", "site", "switch", "assignee"]
+    list_select_related = ["agency", "switch"]
+    raw_id_fields = ["region", "agency", "site", "switch", "assignee", "incident"]
     inlines = [AlertNoteInline, AlertEventInline]
+
+
+class IncidentEventInline(admin.TabularInline):
+    model = IncidentEvent
+    extra = 0
+    readonly_fields = ["time", "kind", "actor", "from_status", "to_status", "text"]
+
+
+class ContainmentProposalInline(admin.TabularInline):
+    model = ContainmentProposal
+    extra = 0
+    readonly_fields = ["kind", "state", "change", "alert", "created_by", "created_at", "verified_at", "closed_at"]
+    raw_id_fields = ["change", "alert"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["src", "status", "severity", "kinds", "alert_count", "agency", "switch", "switch_port",
+                    "assignee", "containment", "received_at"]
+    list_filter = ["status", "severity", "containment"]
+    list_select_related = ["agency", "switch", "assignee"]
+    search_fields = ["src", "mac"]
+    readonly_fields = ["severity", "kinds", "alert_count", "first_seen", "last_seen", "received_at", "containment",
+                       "created_at", "updated_at", "resolved_at"]
+    raw_id_fields = ["region", "county", "agency", "site", "switch", "assignee"]
+    inlines = [ContainmentProposalInline, IncidentEventInline]

@@ -67,6 +67,47 @@ class ContainmentKind(models.TextChoices):
     ACL_BLOCK_HOST = "acl-block-host", _("Block the host with an ACL")
 
 
+class IncidentStatus(models.TextChoices):
+    # One incident per infected host: open (nobody on it yet) → acknowledged → contained → resolved.
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    CONTAINED = "contained", _("Contained")
+    RESOLVED = "resolved", _("Resolved")
+
+
+# An incident in one of these is "open" in the queue's sense: the host still needs someone.
+INCIDENT_OPEN = (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED)
+INCIDENT_TRANSITIONS = {
+    IncidentStatus.OPEN: {IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED, IncidentStatus.RESOLVED},
+    IncidentStatus.ACKNOWLEDGED: {IncidentStatus.CONTAINED, IncidentStatus.RESOLVED},
+    IncidentStatus.CONTAINED: {IncidentStatus.RESOLVED},
+    IncidentStatus.RESOLVED: set(),  # new traffic from the host opens a new incident
+}
+
+
+class IncidentEventKind(models.TextChoices):
+    OPENED = "opened", _("Incident opened")
+    ALERT = "alert", _("Alert added")
+    STATUS = "status", _("Status changed")
+    ASSIGNED = "assigned", _("Assigned")
+    PROPOSAL = "proposal", _("Containment proposal")
+
+
+class ProposalState(models.TextChoices):
+    """A containment proposal, as its change request and the switch's backups show it."""
+
+    PROPOSED = "proposed", _("Proposed")  # the change's dry run is running or awaits approval
+    APPROVED = "approved", _("Approved")  # approved, waiting to run or being pushed
+    APPLIED = "applied", _("Applied")  # the change completed: the switch has the lines
+    VERIFIED = "verified", _("Verified by a backup")  # a backup after the change shows the lines
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed (rolled back)")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# At most one proposal per incident in these (a unique index): the one in flight.
+ACTIVE_PROPOSAL = (ProposalState.PROPOSED, ProposalState.APPROVED, ProposalState.APPLIED)
+
 
 # Roles that may triage (change status, assign, note, write a containment change); managers only read.
 TRIAGE_ROLES = frozenset({"security", "admin", "engineer"})

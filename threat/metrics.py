@@ -3,12 +3,13 @@
 from django.db.models import Count, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from threat.choices import OPEN_STATUSES
-from threat.models import Alert
+from threat.choices import INCIDENT_OPEN, OPEN_STATUSES
+from threat.models import Alert, Incident
 
 
 class ThreatMetrics:
-    """onenet_alerts_total{kind,status}, onenet_alert_events_total{kind}, onenet_alerts_open{kind,severity}."""
+    """onenet_alerts_total{kind,status}, onenet_alert_events_total{kind}, onenet_alerts_open{kind,severity},
+    onenet_incidents_open{severity} (infected hosts not resolved)."""
 
     def collect(self):
         alerts = CounterMetricFamily("onenet_alerts", "Alerts stored, by kind and status.", labels=["kind", "status"])
@@ -23,6 +24,12 @@ class ThreatMetrics:
         for row in (Alert.objects.filter(status__in=OPEN_STATUSES).values("kind", "severity")
                     .annotate(n=Count("id")).order_by("kind", "severity")):
             open_.add_metric([row["kind"], row["severity"]], row["n"])
+        incidents = GaugeMetricFamily("onenet_incidents_open", "Infected hosts whose incident is not resolved.",
+                                      labels=["severity"])
+        for row in (Incident.objects.filter(status__in=INCIDENT_OPEN).values("severity").annotate(n=Count("id"))
+                    .order_by("severity")):
+            incidents.add_metric([row["severity"]], row["n"])
         yield alerts
         yield events
         yield open_
+        yield incidents

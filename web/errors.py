@@ -19,8 +19,24 @@ class OneNetError(Exception):
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "action": CATALOGUE.get(self.code, "")}
 
+    def advice(self) -> str:
+        """What to do, in the language of the request (the catalogue's sentence, translated)."""
+        from django.utils.translation import gettext
 
-# code → what to do about it (the message of each raise adds the particulars).
+        sentence = CATALOGUE.get(self.code, "")
+        return gettext(sentence) if sentence else ""
+
+    def for_page(self) -> str:
+        """The text a page shows: the stable code, what to do in the user's language, then the particulars of this
+        raise (they name the device, line or value at fault; they are written in English, for scripts and logs)."""
+        advice = self.advice()
+        if not advice or advice == CATALOGUE.get(self.code):  # no translation (or an English console)
+            return f"{self.code}: {self.message}"
+        return f"{self.code}: {advice}（{self.message}）"
+
+
+# code → what to do about it (the message of each raise adds the particulars). The sentences are English here (the
+# commands' JSON keeps them so); pages show them translated (`advice`, `for_page`; locale/zh_Hans).
 CATALOGUE: dict[str, str] = {
     # settings, commands, the console
     "SETTING_INVALID": "Fix the setting the message names (README, Settings) and start again.",
@@ -96,6 +112,13 @@ CATALOGUE: dict[str, str] = {
     "THREAT_BAD_INTERFACE": "Check the switch's MAC table and interfaces; OneNet puts only real port names in configs.",
     "THREAT_BAD_ADDRESS": "The alert's source is not an IP address; check the capture or EVE line it came from.",
     "THREAT_CONTAINMENT_UNKNOWN": "Use a containment kind OneNet offers: shutdown-port or acl-block-host.",
+    "THREAT_ASSIGNEE_MISSING": "Choose the user to assign the ticked incidents to, then press Assign again.",
+    "THREAT_ASSIGNEE_OUT_OF_SCOPE": "Pick a user whose role may triage and whose part of the network covers the "
+                                    "incident (its county's engineer, or a city-wide analyst).",
+    "THREAT_PROPOSAL_ACTIVE": "Follow the incident's containment proposal in progress, or have its change rejected "
+                              "or cancelled before proposing another.",
+    # the console
+    "OVERVIEW_NO_SUCH_CARD": "Open the list from one of the Overview's cards.",
     # the change pipeline
     "CHANGE_NOT_ALLOWED": "Ask an engineer or an administrator of the devices' region.",
     "CHANGE_OUT_OF_SCOPE": "Pick devices in your part of the network, or ask an engineer whose scope covers them.",

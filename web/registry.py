@@ -78,6 +78,21 @@ class MetricsCollector:
 _sections: dict[str, NavigationSection] = {}
 _panels: dict[str, DevicePanel] = {}
 _metrics: dict[str, MetricsCollector] = {}
+_overview: dict[str, OverviewSource] = {}
+
+
+@dataclass(frozen=True)
+class OverviewSource:
+    """Cards of the Overview: `figures` is the dotted path of a function (web.overview.Scope) → list of
+    web.overview.Card; the Scope restricts querysets to the user's part of the tree and says which row of the
+    Overview's county table a region path counts in."""
+
+    name: str
+    figures: str
+    order: int
+
+    def cards(self, scope) -> list:
+        return _imported(self.figures)(scope)
 
 
 @cache
@@ -108,6 +123,15 @@ def register_device_panel(name: str, template: str, context: str, order: int,
 def register_metrics(name: str, factory: str) -> MetricsCollector:
     """A collector for /metrics; `factory` is the dotted path of a class or function that returns it."""
     return _add(_metrics, name, MetricsCollector(name, factory), "metrics collector")
+
+
+def register_overview(name: str, figures: str, order: int) -> OverviewSource:
+    """Cards an app adds to the Overview (web.overview); `figures` is a dotted path, see OverviewSource."""
+    return _add(_overview, name, OverviewSource(name, figures, order), "overview source")
+
+
+def overview_sources() -> list[OverviewSource]:
+    return sorted(_overview.values(), key=lambda s: (s.order, s.name))
 
 
 def sections() -> list[NavigationSection]:

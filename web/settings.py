@@ -158,8 +158,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # Celery: a broker that needs no server by default (kombu's filesystem transport under var/; `manage.py init`
-# makes its folders).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# makes its folders). The host is named (and ignored) so kombu does not warn that none was supplied.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"data_folder_in": str(VAR_DIR / "celery" / "queue"), "data_folder_out": str(VAR_DIR / "celery" / "queue"),
      "processed_folder": str(VAR_DIR / "celery" / "processed"), "store_processed": False,

@@ -49,6 +49,18 @@ class Column:
         return obj() if callable(obj) else obj
 
 
+class Particulars(str):
+    """Machine-written particulars (a finding's reason quoting config lines, in English like the commands' JSON):
+    pages show them as code beside the translated labels; exports write the plain text."""
+
+    is_particulars = True
+
+
+class ParticularsColumn(Column):
+    def value(self, obj):
+        return Particulars(super().value(obj))
+
+
 @dataclass
 class Filter:
     name: str  # the query-string key

@@ -1,15 +1,18 @@
 """The console's own pages: Overview and Coverage. Views declare; the services decide."""
 
-from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from datetime import datetime
 
-from inventory.choices import DeviceStatus, Platform
-from inventory.models import Device, Region
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from inventory.models import Region
 from inventory.services import coverage_report
 from web.access import require_scope, scope_path, scoped
-from web.tables import query_value
+from web.overview import card as overview_card
+from web.overview import overview as overview_figures
+from web.tables import Percent, export_response, query_value
 
 
 def _scope_root(request) -> Region | None:
@@ -18,20 +21,38 @@ def _scope_root(request) -> Region | None:
 
 
 def overview(request):
+    """Is the network OK today? Cards that drill down, and the county table that adds up to them (web.overview)."""
     require_scope(request.user)
-    report = coverage_report(scope_path(request.user))
-    # order_by() first: the model's default ordering would join the GROUP BY (scoped() makes the query DISTINCT)
-    # and split the counts, one row per device.
-    devices = scoped(Device.objects.all(), request.user).order_by()
-    statuses = dict(DeviceStatus.choices)
-    by_status = [{"status": status, "label": statuses.get(status, status), "n": n}
-                 for status, n in devices.values_list("status").annotate(n=Count("pk")).order_by("status")]
-    platforms = dict(Platform.choices)
-    by_platform = [dict(row, label=platforms.get(row["platform"], row["platform"]))
-                   for row in devices.values("platform").annotate(n=Count("pk")).order_by("-n", "platform")]
-    return render(request, "web/overview.html", {
-        "report": report, "device_total": sum(row["n"] for row in by_status), "by_status": by_status,
-        "by_platform": by_platform, "scope": _scope_root(request)})
+    return render(request, "web/overview.html", {**overview_figures(request.user), "scope": _scope_root(request)})
+
+
+def overview_items(request):
+    """A card's drill-down: exactly the items it counts (`?card=KEY`), optionally of one row of the county table
+    (`?county=SLUG`, or "city" for the city level's own); exports as every list."""
+    require_scope(request.user)
+    key = query_value(request, "card") or "silent"
+    card = overview_card(request.user, key)
+    if card is None or card.items is None:
+        raise Http404("OVERVIEW_NO_SUCH_CARD")
+    county = query_value(request, "county")
+    rows = [r for r in card.items() if not county or r["county"] == county]
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        return export_response([str(c) for c in card.columns], (r["cells"] for r in rows), export, f"overview-{key}")
+    query = request.GET.copy()
+    query.pop("export", None)
+    shown = [{**r, "shown": [_shown(v) for v in r["cells"]]} for r in rows]
+    return render(request, "web/overview_items.html", {"card": card, "rows": shown, "county": county,
+                                                       "query": query.urlencode()})
+
+
+def _shown(value):
+    """A drill-down cell on the page: a share as a percentage, a time in the configured zone."""
+    if isinstance(value, Percent):
+        return f"{100 * value:.1f}%"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S}"
+    return value
 
 
 def coverage(request):

@@ -104,8 +104,24 @@ def contain(alert, kind: str, user, release_after: int | None = None, **options)
         change = create(user, plan, alert=alert, release_after=release_after, candidate=spec, **options)
         AlertEvent.objects.create(alert=alert, kind=EventKind.CONTAINMENT, actor=user,
                                   text=f"change #{change.pk}: {what} on {device.name}")
+        # The incident's containment proposal follows this change; refused (and the change undone) when the
+        # incident already has one in progress.
+        from threat.services.proposals import register
+
+        register(change, alert, kind, user)
     pipeline.prepare_soon(change)
     return change
+
+
+def contain_incident(incident, kind: str, user, release_after: int | None = None, **options):
+    """An incident's containment proposal: the containment change of its located alert (the most severe); returns
+    the proposal, which follows the change (threat.services.proposals)."""
+    from threat.models import ContainmentProposal
+    from threat.services.proposals import check_can_propose
+
+    alert = check_can_propose(incident)
+    change = contain(alert, kind, user, release_after=release_after, **options)
+    return ContainmentProposal.objects.get(change=change)
 
 
 def _acl_of(platform, tree, kind: str, label: str) -> str:

@@ -32,6 +32,7 @@ from collectors.models import (
     PollRunStatus,
     SnmpState,
 )
+from collectors.services.availability import record_polls
 from collectors.services.discovery import discover_devices
 from collectors.services.selection import devices_to_collect
 from collectors.services.targets import (  # noqa: F401 - snmp_target, CredentialUnreadable: their old import path
@@ -252,6 +253,9 @@ def _poll(devices: list[Device]) -> tuple[list[dict], int, int, int]:
     updated = [states[d.pk] for d, _ in reachable] + [states[i] for i in unreadable]
     DeviceState.objects.bulk_update(updated, [
         "snmp_state", "last_poll_at", "last_poll_ok_at", "last_poll_error", "sys_uptime", "counter_bits"])
+    # Availability: every device of the cycle was polled once; those that failed discovery did not answer.
+    answered = {d.pk for (d, _), r in zip(reachable, results, strict=True) if r.ok}
+    record_polls({d.pk: d.pk in answered for d in devices})
     return failures, written, interfaces, sum(1 for r in results if r.ok)
 
 

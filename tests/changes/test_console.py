@@ -220,9 +220,9 @@ def test_a_diff_is_escaped_and_its_secrets_masked_for_everyone_but_admin(users, 
     url = reverse("changes:detail", args=[change.pk])
     for user in (users["bob"], users["boss"], users["analyst"]):
         page = login(user).get(url).content.decode()
-        assert SECRET not in page and "snmp-agent community read cipher &lt;secret:" in page
+        assert SECRET not in page and "snmp-agent community read cipher &lt;hashed secret:" in page
         assert HOSTILE not in page and "&lt;script&gt;alert(" in page
-        assert '<span class="add">+snmp-agent community read cipher &lt;secret:' in page
+        assert '<span class="add">+snmp-agent community read cipher &lt;hashed secret:' in page
         assert '<span class="del">-ntp-service unicast-server 10.0.0.9</span>' in page
     admin = login(users["root"]).get(url).content.decode()
     assert f"+snmp-agent community read cipher {SECRET} acl 2000" in admin
@@ -359,7 +359,7 @@ def test_the_audit_log_shows_and_exports_in_the_configured_time_zone_with_secret
         "utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) == 3 and rows[1][0] == timezone.localtime(entry.time).isoformat(timespec="seconds")
-    assert SECRET not in text and "<secret:" in text
+    assert SECRET not in text and "<hashed secret:" in text
     admin = login(users["root"]).get(reverse("changes:audit_export", args=[change.pk]), {"export": "csv"})
     assert SECRET in admin.content.decode("utf-8-sig")
     assert client.get(reverse("changes:audit_export", args=[change.pk]), {"export": "pdf"}).status_code == 404

@@ -63,7 +63,7 @@ def test_the_queue_and_the_alert_page_show_both_times_in_the_configured_zone(dem
     local = {name: timezone.localtime(value).strftime("%H:%M")
              for name, value in (("captured", alert.first_seen), ("received", alert.received_at))}
     assert local == {"captured": "11:47", "received": "09:23"}  # the configured zone is not UTC
-    for url in (reverse("threat:alerts"), reverse("threat:alert", args=[alert.pk])):
+    for url in (reverse("threat:alert_list"), reverse("threat:alert", args=[alert.pk])):
         page = security.get(url).content.decode()
         assert local["captured"] in page and local["received"] in page, url
         assert "03:47" not in page and "01:23" not in page, url

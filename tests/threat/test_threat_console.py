@@ -44,7 +44,7 @@ def as_user(client, make_user):
 
 
 def test_the_queue_shows_the_most_severe_and_newest_first_each_located(alerts, as_user):
-    response = as_user("security").get(reverse("threat:alerts"))
+    response = as_user("security").get(reverse("threat:alert_list"))
     assert response.status_code == 200
     rows = response.context["rows"]
     assert [r["cells"][3] for r in rows] == ["10.16.1.13", "10.19.1.13", "10.19.1.14", "10.19.1.12"]
@@ -68,14 +68,14 @@ FILTER_CASES = [
 def test_the_queue_filters_by_kind_severity_status_county_and_agency(alerts, as_user):
     client = as_user("security")
     for query, sources in FILTER_CASES:
-        rows = client.get(reverse("threat:alerts"), query).context["rows"]
+        rows = client.get(reverse("threat:alert_list"), query).context["rows"]
         assert {r["cells"][3] for r in rows} == sources, query
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_the_queue_exports_without_running_hostile_evidence(alerts, as_user, kind):
     client = as_user("security")
-    response = client.get(reverse("threat:alerts"), {"export": kind, "severity": "critical"})
+    response = client.get(reverse("threat:alert_list"), {"export": kind, "severity": "critical"})
     assert response.status_code == 200
     if kind == "csv":
         text = response.content.decode("utf-8-sig")

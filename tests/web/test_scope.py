@@ -39,7 +39,8 @@ LIST_MARKERS = {
     "inventory:links": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
     "bandwidth:index": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
     "bandwidth:expansion": ("nanjiang-t01-ar", "zhongxin-t01-ar"),
-    "threat:alerts": ("10.19.1.77", "10.16.1.77"),
+    "threat:alerts": ("10.19.1.77", "10.16.1.77"),  # the alert queue: one incident per infected host (issue 13)
+    "threat:alert_list": ("10.19.1.77", "10.16.1.77"),
     # egress (issue 10): each county router's egress verification results (fixture egress_results below)
     "egress:index": ("nanjiang-agg-1", "zhongxin-agg-1"),
     "egress:results": ("nanjiang-agg-1", "zhongxin-agg-1"),
@@ -61,13 +62,26 @@ EXPORTABLE |= {"compliance:findings", "compliance:waivers"}
 SEARCHABLE |= {"compliance:findings", "compliance:waivers"}
 EXPORTABLE |= {"changes:index"}
 SEARCHABLE |= {"changes:index"}
+EXPORTABLE |= {"threat:alerts", "threat:alert_list"}
+SEARCHABLE |= {"threat:alerts", "threat:alert_list"}
+# The Overview's drill-down (its default card: devices not answering now, every device in `collected`) and the
+# monthly availability report (fixture availability_buckets below) (issue 13).
+LIST_MARKERS |= {"overview_items": ("nanjiang-agg-1", "zhongxin-agg-1"),
+                 "availability:report": ("nanjiang-agg-1", "zhongxin-agg-1")}
+EXPORTABLE |= {"overview_items", "availability:report"}
+SEARCHABLE |= {"availability:report"}
 DETAIL_OBJECTS = {
     "inventory:device": lambda slug: Device.objects.get(name=f"{slug}-agg-1").pk,
     "inventory:site": lambda slug: Site.objects.get(slug=f"{slug}-hub").pk,
     "bandwidth:link": lambda slug: busy_link(slug).pk,
     "bandwidth:link_series": lambda slug: busy_link(slug).pk,
+    # the engineer's tools (issue 13): an interface's graphs and a device's back-up/poll-now progress
+    "bandwidth:interface": lambda slug: busy_link(slug).a_interface_id,
+    "bandwidth:interface_series": lambda slug: busy_link(slug).a_interface_id,
+    "bandwidth:device_jobs": lambda slug: Device.objects.get(name=f"{slug}-agg-1").pk,
     "config_version": lambda slug: ConfigVersion.objects.get(device__name=f"{slug}-agg-1").pk,
     "threat:alert": lambda slug: threat_alert(slug).pk,
+    "threat:incident": lambda slug: threat_alert(slug).incident_id,
     "compliance:result": lambda slug: compliance_result(slug).pk,
     "changes:detail": lambda slug: county_change(slug).pk,
     "changes:progress": lambda slug: county_change(slug).pk,
@@ -85,7 +99,12 @@ ACTIONS = {"bandwidth:collect", "accept_host_key", "compliance:waiver_create", "
 # The change actions (POST only): test_a_county_user_cannot_act_outside_their_county below, and
 # tests/changes/test_console.py.
 ACTIONS |= {"changes:act", "changes:resolve", "changes:from_findings", "changes:egress_rollout", "changes:contain"}
-SCOPE_CASES = set(LIST_MARKERS) | set(DETAIL_OBJECTS) | ACTIONS
+# The queue's bulk triage (POST only): test_a_county_user_cannot_triage_incidents_outside_their_county below.
+ACTIONS |= {"threat:incidents_bulk"}
+# Back up now / poll now (POST only): tests/collectors/test_device_tools.py; "where is": its test below.
+ACTIONS |= {"bandwidth:device_backup", "bandwidth:device_poll"}
+SEARCHES = {"bandwidth:where"}
+SCOPE_CASES = set(LIST_MARKERS) | set(DETAIL_OBJECTS) | ACTIONS | SEARCHES
 
 
 def test_every_console_view_has_a_scope_case():
@@ -162,6 +181,18 @@ def test_only_administrators_reach_the_django_admin(county_client):
     assert county_client.get("/admin/").status_code == 302
 
 
+# availability (issue 13): a polled hour of each county's router.
+@pytest.fixture(autouse=True)
+def availability_buckets(request):
+    if "county_client" not in request.fixturenames:
+        return
+    request.getfixturevalue("demo_inventory")
+    from collectors.services.availability import record_polls
+
+    routers = dict(Device.objects.filter(name__in=["nanjiang-agg-1", "zhongxin-agg-1"]).values_list("name", "pk"))
+    record_polls({routers["nanjiang-agg-1"]: True, routers["zhongxin-agg-1"]: False})
+
+
 # threat (issue 5): an alert from a Nanjiang address (in scope) and one from a Zhongxin address (out of scope).
 THREAT_SOURCES = {"nanjiang": "10.19.1.77", "zhongxin": "10.16.1.77"}
 
@@ -182,6 +213,17 @@ def threat_alerts(request):
     ingest_alerts([{"kind": "eternalblue", "severity": "critical", "src": src, "dst": None, "dport": 445,
                     "first_seen": "2026-05-12T08:00:00Z", "last_seen": "2026-05-12T08:00:01Z", "count": 1,
                     "evidence": [f"from {src}"]} for src in THREAT_SOURCES.values()], "pcap", locate=False)
+
+
+def test_a_county_user_cannot_triage_incidents_outside_their_county(county_client):
+    zhongxin, nanjiang = threat_alert("zhongxin").incident, threat_alert("nanjiang").incident
+    assert county_client.post(reverse("threat:incident", args=[zhongxin.pk]), {"action": "resolve"}).status_code == 404
+    response = county_client.post(reverse("threat:incidents_bulk"), {"action": "resolve",
+                                                                      "incident": [nanjiang.pk, zhongxin.pk]})
+    assert response.status_code == 404
+    zhongxin.refresh_from_db()
+    nanjiang.refresh_from_db()
+    assert (zhongxin.status, nanjiang.status) == ("open", "open")
 
 
 # compliance (issue 10): a failing result and a waiver on each county's aggregation router.
@@ -279,3 +321,20 @@ def test_a_county_user_cannot_act_outside_their_county(county_client):
     response = county_client.post(reverse("changes:from_findings"), {"result": [compliance_result("zhongxin").pk]},
                                   follow=True)
     assert "CHANGE_NO_TARGETS" in response.content.decode() and ChangeRequest.objects.count() == count
+
+
+def test_a_county_user_finds_only_their_county_where_is(county_client):
+    """'Where is this IP / MAC / hostname?' answers from the user's scope only."""
+    from django.utils import timezone
+
+    from collectors.models import ArpEntry
+
+    for slug, ip in (("nanjiang", "10.19.1.77"), ("zhongxin", "10.16.1.77")):
+        ArpEntry.objects.create(device=Device.objects.get(name=f"{slug}-agg-1"), ip=ip, mac="70:6d:89:aa:82:bc",
+                                interface="Vlanif10", seen_at=timezone.now())
+    answer = county_client.get(reverse("bandwidth:where"), {"q": "agg-1"}).context["answer"]
+    assert [d.name for d in answer["devices"]] == ["nanjiang-agg-1"]
+    answer = county_client.get(reverse("bandwidth:where"), {"q": "706d.89aa.82bc"}).context["answer"]
+    assert [a.ip for a in answer["arp"]] == ["10.19.1.77"]
+    page = county_client.get(reverse("bandwidth:where"), {"q": "10.16.1.77"}).content.decode()
+    assert "zhongxin-agg-1" not in page

@@ -26,6 +26,8 @@ from threat.engine.pcapio import LATEST_TIME
 from threat.models import Alert, AlertEvent, AlertFingerprint, AlertNote
 from threat.services import ThreatError
 from threat.services.enrichment import locate_alert, locate_prefix
+from threat.services.incidents import attach
+from threat.services.incidents import change_status as incident_status
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,7 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
                 if alert.is_open:
                     _apply(alert, row, added, first, last)
                     _seen_again(alert, added, source)
+                    attach(alert)
                     seen.save(update_fields=["count"])
                     updated.append(alert.pk)
                     by_row[-1] = alert.pk
@@ -177,6 +180,7 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
             else:
                 alert = _create(row, source, first, last, count, received)
                 created.append(alert.pk)
+            attach(alert)  # the host's open incident (opened now for a new host)
             by_row[-1] = alert.pk
             if seen is not None:
                 seen.alert = alert
@@ -197,6 +201,8 @@ def ingest_alerts(rows: list[dict], source: str, locate: bool = True, ssh: bool 
 
 # -- triage ----------------------------------------------------------------------------------------------
 def change_status(alert: Alert, to_status: str, user=None, text: str = "") -> Alert:
+    """Move one alert; an alert contained contains its incident, and an alert reopened goes back into its host's
+    open incident (a resolved incident stays resolved)."""
     if to_status not in AlertStatus.values:
         raise ThreatError("THREAT_STATUS_UNKNOWN", f"{to_status!r} is not an alert status; use one of "
                                                    f"{', '.join(AlertStatus.values)}.")
@@ -209,7 +215,20 @@ def change_status(alert: Alert, to_status: str, user=None, text: str = "") -> Al
         from_status, alert.status = alert.status, to_status
         alert.save(update_fields=["status", "updated_at"])
         _event(alert, EventKind.STATUS, text, user, from_status, to_status)
+        _follow(alert, to_status, user)
     return alert
+
+
+def _follow(alert: Alert, to_status: str, user) -> None:
+    from threat.choices import IncidentStatus
+
+    if to_status in OPEN_STATUSES and (alert.incident is None or not alert.incident.is_open):
+        attach(alert)
+    incident = alert.incident
+    if (to_status == AlertStatus.CONTAINED and incident is not None
+            and incident.status in (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)):
+        incident_status(incident, IncidentStatus.CONTAINED, user, f"#{alert.pk}",
+                                cascade=False)
 
 
 def assign(alert: Alert, assignee, user=None) -> Alert:

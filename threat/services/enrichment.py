@@ -153,6 +153,10 @@ def locate_alert(alert_id: int, ssh: bool = True, sites_read: set | None = None)
     alert.save(update_fields=["mac", "switch", "switch_port", "located_at", "updated_at"])
     where = f"{alert.switch.name} {alert.switch_port}" if alert.switch else ""
     AlertEvent.objects.create(alert=alert, kind=EventKind.LOCATED, text=f"{alert.mac} {where}".strip())
+    if alert.incident_id is not None:  # the incident shows where its host is
+        from threat.services.incidents import refresh
+
+        refresh(alert.incident)
     return alert.switch is not None
 
 

@@ -2,21 +2,15 @@
 
 from django import template
 
-register = template.Library()
+from web.templatetags.units import format_bps
 
-UNITS = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+register = template.Library()
 
 
 @register.filter
 def bps(value):
-    """1234567890 → '1.23 Gbit/s'."""
-    if value is None or value == "":
-        return "–"
-    value = float(value)
-    for size, prefix in UNITS:
-        if abs(value) >= size:
-            return f"{value / size:.3g} {prefix}bit/s"
-    return f"{value:.0f} bit/s"
+    """1234567890 → '1.23 Gbit/s' (web.templatetags.units formats every rate, speed and capacity)."""
+    return format_bps(value)
 
 
 @register.filter

@@ -85,7 +85,14 @@ class Command(OneNetCommand):
             self.fail(options, "CHANGE_NOT_FOUND", f"there is no change #{options['change']}; see `change list`.")
         return change
 
-    def describe(self, change, apply_statuses: bool = False) -> dict:
+    def describe(self, change, apply_statuses: bool = False, viewer=None) -> dict:
+        """The change as JSON; run `--as` a user who is not an administrator, its diffs and reasons have the
+        devices' secrets masked, as that user's console pages have."""
+        from changes.views import visible_diff
+        from collectors.services.configs import shows_secrets
+        from policies.services import VisibleLines
+
+        masked = viewer is not None and not shows_secrets(viewer)
         tasks = change.tasks.select_related("device").order_by("batch", "device__name")
         devices = []
         for task in tasks:
@@ -93,8 +100,12 @@ class Command(OneNetCommand):
             if apply_statuses:
                 status = {"preparing": "dry_run", "awaiting_approval": "awaiting_approval"}.get(
                     change.status, APPLY_STATUS.get(task.status, task.status))
+            reason, diff = task.reason, task.diff
+            if masked:
+                reason = VisibleLines(viewer, task.device.platform).message(reason)
+                diff = "\n".join(line for _css, line in visible_diff(viewer, task.device.platform, diff))
             devices.append({"device": task.device.name, "platform": task.device.platform, "status": status,
-                            "reason": task.reason, "diff": task.diff})
+                            "reason": reason, "diff": diff})
         return {"change": change.pk, "title": change.title, "status": change.status, "source": change.source,
                 "author": change.author.get_username(),
                 "approved_by": change.approved_by.get_username() if change.approved_by else None,
@@ -123,7 +134,7 @@ class Command(OneNetCommand):
         change = requests.create(author, plan, options.get("confirm_timeout"), candidate={device.platform: text})
         change = dry_run.prepare(change)
         if options["dry_run"]:
-            document = self.describe(change, apply_statuses=True)
+            document = self.describe(change, apply_statuses=True, viewer=author)
             for row in document["devices"]:
                 row["status"] = "dry_run"
             requests.cancel(change, author)
@@ -131,7 +142,7 @@ class Command(OneNetCommand):
         else:
             if options.get("approve_as"):
                 change = requests.approve(change, self.user(options, options["approve_as"]))
-            document = self.describe(change, apply_statuses=True)
+            document = self.describe(change, apply_statuses=True, viewer=author)
         self.emit(options, document, self.human(document))
 
     def handle_list(self, options):
@@ -166,7 +177,7 @@ class Command(OneNetCommand):
         else:
             getattr(requests, verb)(change, user)
         change.refresh_from_db()
-        document = self.describe(change)
+        document = self.describe(change, viewer=user)
         self.emit(options, document, self.human(document))
 
     def handle_approve(self, options):
@@ -188,9 +199,9 @@ class Command(OneNetCommand):
         alert = Alert.objects.filter(pk=options["alert"]).first()
         if alert is None:
             self.fail(options, "THREAT_ALERT_UNKNOWN", f"there is no alert #{options['alert']}.")
-        change = contain(alert, options["kind"], self.user(options, options["as_user"]),
-                         release_after=options.get("release_after"))
-        document = self.describe(change)
+        user = self.user(options, options["as_user"])
+        change = contain(alert, options["kind"], user, release_after=options.get("release_after"))
+        document = self.describe(change, viewer=user)
         self.emit(options, document, self.human(document))
 
     def handle_sweep(self, options):

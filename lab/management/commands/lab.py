@@ -55,10 +55,7 @@ class Command(OneNetCommand):
             result = up(options["scale"], options["seed"], load_inventory=not options["no_inventory"])
         except LabError as error:
             self.fail(options, error.code, error.message)
-        running = sum(d["running"] for d in result["devices"])
-        verb = "started" if result["started"] else "already running"
-        self.emit(options, result, f"lab {options['scale']} {verb}: {running}/{len(result['devices'])} devices "
-                                   f"running (logs under var/lab/logs)")
+        self.emit(options, result, up_summary(options["scale"], result))
 
     def handle_down(self, options):
         from lab.services import down
@@ -180,3 +177,21 @@ class Command(OneNetCommand):
                 self.fail(options, error.code, "the generated inventory did not import.", error.errors)
         self.emit(options, result, f"lab {options['scale']} seed {options['seed']}: {len(topology.devices)} devices, "
                                    f"{len(topology.links)} links" + ("" if options["no_import"] else ", imported"))
+
+
+def _devices(count: int) -> str:
+    return f"{count} device" if count == 1 else f"{count} devices"
+
+
+def up_summary(scale: str, result: dict) -> str:
+    """`lab demo started: 103 devices running; 1 planned device not started (logs under var/lab/logs)`: devices
+    the topology plans but has not installed yet are said as such, not as a shortfall."""
+    running = sum(d["running"] for d in result["devices"])
+    verb = "started" if result["started"] else "already running"
+    idle = len(result["devices"]) - running
+    text = f"lab {scale} {verb}: {_devices(running)} running"
+    if idle and result.get("running"):  # every lab process is up: the idle ones are the planned devices
+        text += f"; {idle} planned {'device' if idle == 1 else 'devices'} not started"
+    elif idle:
+        text += f"; {_devices(idle)} not running (a lab process stopped)"
+    return text + " (logs under var/lab/logs)"
