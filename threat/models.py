@@ -122,12 +122,10 @@ class Incident(models.Model):
         return timesince(self.first_seen)
 
 
-class IncidentEvent(models.Model):
-    """The incident's own timeline: opened, alerts joining, status, assignment, containment proposals."""
+class TimelineEvent(models.Model):
+    """One line of a timeline (an alert's, an incident's): when, what kind, by whom, from which status to which."""
 
-    incident = models.ForeignKey(Incident, models.CASCADE, related_name="events", verbose_name=_("incident"))
     time = models.DateTimeField(_("time"), auto_now_add=True)
-    kind = models.CharField(_("event"), max_length=16, choices=IncidentEventKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
                               verbose_name=_("by"))
     from_status = models.CharField(max_length=16, blank=True)
@@ -135,10 +133,21 @@ class IncidentEvent(models.Model):
     text = models.CharField(_("detail"), max_length=500, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["time", "pk"]
 
     def __str__(self):
         return f"{self.kind} {self.text[:40]}"
+
+
+class IncidentEvent(TimelineEvent):
+    """The incident's own timeline: opened, alerts joining, status, assignment, containment proposals."""
+
+    incident = models.ForeignKey(Incident, models.CASCADE, related_name="events", verbose_name=_("incident"))
+    kind = models.CharField(_("event"), max_length=16, choices=IncidentEventKind.choices)
+
+    class Meta(TimelineEvent.Meta):
+        pass
 
     def _label(self, value: str) -> str:
         choices = ProposalState if self.kind == IncidentEventKind.PROPOSAL else IncidentStatus
@@ -235,23 +244,14 @@ class AlertNote(models.Model):
         return self.text[:40]
 
 
-class AlertEvent(models.Model):
+class AlertEvent(TimelineEvent):
     """The alert's timeline: created, seen again, status changes, assignment, notes, containment."""
 
     alert = models.ForeignKey(Alert, models.CASCADE, related_name="events", verbose_name=_("alert"))
-    time = models.DateTimeField(_("time"), auto_now_add=True)
     kind = models.CharField(_("event"), max_length=16, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
-                              verbose_name=_("by"))
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16, blank=True)
-    text = models.CharField(_("detail"), max_length=500, blank=True)
 
-    class Meta:
-        ordering = ["time", "pk"]
-
-    def __str__(self):
-        return f"{self.kind} {self.text[:40]}"
+    class Meta(TimelineEvent.Meta):
+        pass
 
 
 class ContainmentProposal(models.Model):

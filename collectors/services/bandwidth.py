@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from collectors.models import InterfaceRollup, InterfaceSample, PollRun, RollupPeriod
+from collectors.services.link_facts import LinkFacts, link_facts
 from collectors.services.rollups import percentile
 from inventory.models import Link
 from inventory.services.coverage import answering_since
@@ -27,7 +28,7 @@ RAW_LIMIT = timedelta(days=2)  # longer ranges are drawn from hourly roll-ups: a
 
 @dataclass
 class LinkNow:
-    link: Link
+    link: LinkFacts
     time: object | None
     down_bps: float | None  # into the city, towards the village
     up_bps: float | None
@@ -38,11 +39,6 @@ class LinkNow:
         path = self.link.downstream_interface.device.site.region.path
         parts = [p for p in path.split("/") if p]
         return parts[1] if len(parts) > 1 else "city"
-
-
-def _links(queryset=None):
-    return (queryset if queryset is not None else Link.objects.all()).select_related(
-        "a_interface__device__site__region", "b_interface__device__site__region")
 
 
 def measured_ends(link: Link) -> list[tuple[int, bool]]:
@@ -69,7 +65,7 @@ def latest_samples(interface_ids) -> dict[int, InterfaceSample]:
 
 
 def links_now(links) -> list[LinkNow]:
-    links = list(_links(links))
+    links = link_facts(links)
     ends = {link.pk: measured_ends(link) for link in links}
     latest = latest_samples([interface_id for pairs in ends.values() for interface_id, _ in pairs])
     rows = []
@@ -182,7 +178,7 @@ def series(link: Link, range_key: str, end=None) -> dict:
 
 def expansion_candidates(links, threshold: float = 0.8, days_over: int = 3, window_days: int = 7) -> list[dict]:
     """Links whose daily peak utilisation reached `threshold` on at least `days_over` of the last `window_days`."""
-    links = list(_links(links))
+    links = link_facts(links)
     ends = {link.pk: [interface_id for interface_id, _ in measured_ends(link)] for link in links}
     since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=window_days - 1)
     peaks = defaultdict(list)

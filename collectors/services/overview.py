@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from collectors.models import BackupState
 from collectors.services import bandwidth
 from collectors.services.availability import availability_by_county
+from collectors.services.link_facts import link_facts
 from inventory.choices import DeviceStatus, LinkTier
 from inventory.models import Device, Link
 from inventory.services.coverage import ANSWERED, answering_since
@@ -56,14 +57,14 @@ def busy_links(scope, rows=None) -> list[dict]:
                        r.time]} for r in busy]
 
 
-def expansion_links(scope) -> list[dict]:
+def expansion_links(scope, links=None) -> list[dict]:
     """The expansion page's default question: peak ≥ 80 % on 3 of the last 7 days."""
     return [{"county": scope.bucket(r["link"].downstream_interface.device.site.region.path),
              "url": _link_url(r["link"].pk),
              "cells": [str(r["link"].a_interface.device), r["link"].a_interface.name, str(r["link"].b_interface.device),
                        r["link"].b_interface.name, r["link"].get_tier_display(), r["days_over"],
                        Percent(round(r["peak"], 4))]}
-            for r in bandwidth.expansion_candidates(scope(Link.objects.all()))]
+            for r in bandwidth.expansion_candidates(scope(Link.objects.all()) if links is None else links)]
 
 
 def stale_backups(scope) -> list[dict]:
@@ -105,9 +106,10 @@ def _shown_share(by_county: dict, window: str) -> str:
 
 def cards(scope) -> list[Card]:
     silent = silent_devices(scope)
-    rows = bandwidth.links_now(scope(Link.objects.all()))
+    links = link_facts(scope(Link.objects.all()))  # loaded once, for the busy and the expansion cards
+    rows = bandwidth.links_now(links)
     busy = busy_links(scope, rows)
-    expansion = expansion_links(scope)
+    expansion = expansion_links(scope, links)
     backups = stale_backups(scope)
     out = [
         Card("silent", _("Devices not answering now"), len(silent), counted(silent), order=10,

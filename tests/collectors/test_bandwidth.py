@@ -108,7 +108,7 @@ def test_links_over_the_threshold_on_enough_days_need_expansion(demo_inventory):
             InterfaceRollup(interface=link.a_interface, period="day", start=today - timedelta(days=d), samples=288,
                             out_max_bps=p * link.capacity_bps, in_max_bps=0) for d, p in enumerate(peaks)])
     rows = bandwidth.expansion_candidates(Link.objects.all(), threshold=0.8, days_over=3, window_days=7)
-    assert [r["link"] for r in rows] == [hot]
+    assert [r["link"].pk for r in rows] == [hot.pk]
     assert rows[0]["days_over"] == 3 and rows[0]["peak"] == pytest.approx(0.95)
 
 
