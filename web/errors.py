@@ -8,10 +8,6 @@ the platforms included, can raise it.
 
 from __future__ import annotations
 
-# Marks the catalogue's sentences for the message catalogue (makemessages) without translating them here: the
-# commands' JSON keeps them in English; pages translate them when shown (`advice`).
-from django.utils.translation import gettext_noop as _
-
 
 class OneNetError(Exception):
     def __init__(self, code: str, message: str, **details):
@@ -37,6 +33,14 @@ class OneNetError(Exception):
         if not advice or advice == CATALOGUE.get(self.code):  # no translation (or an English console)
             return f"{self.code}: {self.message}"
         return f"{self.code}: {advice}（{self.message}）"
+
+
+def _(sentence: str) -> str:
+    """Marks a catalogue sentence for makemessages (xgettext knows `_`) without translating it: the commands' JSON
+    keeps it in English, pages translate it when shown (`advice`). Not Django's gettext_noop: importing
+    django.utils.translation while the settings load (web.config imports this module) hides a bad setting from
+    `manage.py check`."""
+    return sentence
 
 
 # code → what to do about it (the message of each raise adds the particulars). The sentences are English here (the

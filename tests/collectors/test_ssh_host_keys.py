@@ -30,7 +30,8 @@ class Impostor(paramiko.ServerInterface):
         self.listener = socket.create_server((address, 0))
         self.port = self.listener.getsockname()[1]
         self.transports: list[paramiko.Transport] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
         while True:
@@ -47,7 +48,14 @@ class Impostor(paramiko.ServerInterface):
                 transport.close()
 
     def close(self):
+        # shutdown() wakes the thread blocked in accept(); close() alone would not, and the thread would later
+        # retry accept() on the same descriptor number, by then another test's listening socket (the live server's).
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
+        self.thread.join(10)
         for transport in self.transports:
             transport.close()
 
