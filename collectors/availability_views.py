@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from collectors.services.availability import county_of, month_bounds, share
 from inventory.choices import RegionLevel
 from inventory.models import Device, Region
-from inventory.views import AVAILABILITY_BELOW, COUNTY_FILTER, ShareColumn, ShownShare
+from inventory.views import AVAILABILITY_BELOW, COUNTY_FILTER
 from web.access import require_scope, scoped
-from web.tables import Column, Filter, Percent, TableView, export_response, query_value
+from web.tables import Column, Filter, Percent, ShareColumn, TableView, export_response, query_value
+from web.templatetags.onenet import percent
 
 
 def recent_months(count: int = 2) -> list[tuple[str, str]]:
@@ -83,14 +84,11 @@ class MonthlyReport(TableView):
                 ratio = share(figures["answered"], figures["polls"])
                 rows.append({"key": key, "name": names.get(key) or _("City-level agencies and sites"), **figures,
                              "percent": None if ratio is None else Percent(ratio),
-                             "shown": None if ratio is None else ShownShare(ratio)})
+                             "shown": None if ratio is None else percent(ratio)})
         return rows
 
-    def export(self, queryset, kind):
-        header = [str(c.label) for c in self.columns]
-        rows = ([v.share if isinstance(v, ShownShare) else v for v in (c.value(obj) for c in self.columns)]
-                for obj in queryset.iterator(chunk_size=2000))
-        return export_response(header, rows, kind, f"availability-{self.month()[2]}")
+    def export_name(self) -> str:
+        return f"availability-{self.month()[2]}"
 
     def extra_context(self, request):
         start, _end, label = self.month()

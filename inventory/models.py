@@ -332,7 +332,23 @@ def link_tier(declared: str, a: LinkEnd, b: LinkEnd) -> str:
     return declared
 
 
-class Link(models.Model):
+class LinkDirections:
+    """The ends of a link by direction, from its `downstream_end` ("a" or "b"): for Link and for the bandwidth pages'
+    snapshot of one (collectors.services.link_facts)."""
+
+    __slots__ = ()
+
+    @property
+    def downstream_interface(self):
+        """The end "down" traffic flows to: it receives down and sends up."""
+        return self.a_interface if self.downstream_end == "a" else self.b_interface
+
+    @property
+    def upstream_interface(self):
+        return self.b_interface if self.downstream_end == "a" else self.a_interface
+
+
+class Link(LinkDirections, models.Model):
     """A link between two interfaces. Which end is which does not matter for its directions: `downstream_end` says
     where "down" goes, from the roles at both ends (load both ends' device and region to ask)."""
 
@@ -357,14 +373,6 @@ class Link(models.Model):
     def downstream_end(self) -> str:
         return downstream_end(self.tier, LinkEnd.of(self.a_interface), LinkEnd.of(self.b_interface))
 
-    @property
-    def downstream_interface(self) -> Interface:
-        """The end "down" traffic flows to: it receives down and sends up."""
-        return self.a_interface if self.downstream_end == "a" else self.b_interface
-
-    @property
-    def upstream_interface(self) -> Interface:
-        return self.b_interface if self.downstream_end == "a" else self.a_interface
 
 
 class PrefixQuerySet(models.QuerySet):

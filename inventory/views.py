@@ -12,8 +12,7 @@ from inventory.models import Agency, Device, Interface, Link, Prefix, Region, Si
 from inventory.services.coverage import ANSWERED, answering_since, availability_share
 from web.access import require_scope, scoped
 from web.registry import render_device_panels
-from web.tables import Column, Filter, Percent, TableView, export_response, yes_no_choices
-from web.templatetags.units import Speed
+from web.tables import Column, Filter, ShareColumn, SpeedColumn, TableView, yes_no_choices
 
 
 def county_choices(request):
@@ -28,23 +27,6 @@ COUNTY_FILTER = Filter("county", _("County/district"), "site__region__path__star
 
 
 AVAILABILITY_BELOW = [("0.99", _("below 99 %")), ("0.95", _("below 95 %")), ("0.9", _("below 90 %"))]
-
-
-class ShownShare(str):
-    """A share (0..1) as the page shows it ("99.5%"); `share` is the number exports write (web.tables.Percent)."""
-
-    share: Percent
-
-    def __new__(cls, share: float):
-        shown = super().__new__(cls, f"{100 * share:.1f}%")
-        shown.share = Percent(share)
-        return shown
-
-
-class ShareColumn(Column):
-    def value(self, obj):
-        share = getattr(obj, self.field, None)
-        return "" if share is None else ShownShare(share)
 
 
 class DeviceList(InventoryTable):
@@ -74,13 +56,6 @@ class DeviceList(InventoryTable):
             answering=Case(When(**{f"{ANSWERED}__gte": answering_since()}, then=Value(True)), default=Value(False),
                            output_field=BooleanField()),
             availability_24h=availability_share())
-
-    def export(self, queryset, kind):
-        """Exports write availability as a number with a percent format (web.tables.Percent)."""
-        header = [str(c.label) for c in self.columns]
-        rows = ([v.share if isinstance(v, ShownShare) else v for v in (c.value(obj) for c in self.columns)]
-                for obj in queryset.iterator(chunk_size=2000))
-        return export_response(header, rows, kind, str(self.model._meta.verbose_name_plural).replace(" ", "-"))
 
     @staticmethod
     def row_url(obj):
@@ -140,26 +115,13 @@ class PrefixList(InventoryTable):
         return {"lookup": address, "lookup_match": match}
 
 
-class SpeedColumn(Column):
-    """A speed or capacity: the page shows it formatted (1 Gbit/s), exports write the raw bit/s under
-    `export_label`."""
-
-    def __init__(self, field, label, export_label):
-        super().__init__(field, label)
-        self.export_label = export_label
-
-    def value(self, obj):
-        raw = super().value(obj)
-        return Speed(raw) if raw != "" else raw
-
-
 class LinkList(InventoryTable):
     model = Link
     title = _("Links")
     select_related = ["a_interface__device", "b_interface__device"]
     columns = [Column("a_interface__device__name", _("A device")), Column("a_interface__name", _("A interface")),
                Column("b_interface__device__name", _("B device")), Column("b_interface__name", _("B interface")),
-               SpeedColumn("capacity_bps", _("Capacity"), _("Capacity (bit/s)")),
+               SpeedColumn("capacity_bps", _("Capacity"), export_label=_("Capacity (bit/s)")),
                Column("tier", _("Tier"), "get_tier_display")]
     filters = [Filter("tier", _("Tier"), "tier", LinkTier.choices),
                Filter("county", _("County/district"), "b_interface__device__site__region__path__startswith",
@@ -171,13 +133,6 @@ class LinkList(InventoryTable):
     def row_url(obj):
         """Each link leads to its bandwidth chart."""
         return reverse("bandwidth:link", args=[obj.pk])
-
-    def export(self, queryset, kind):
-        """Exports keep the raw numbers: a capacity is written in bit/s, not formatted."""
-        header = [str(getattr(c, "export_label", c.label)) for c in self.columns]
-        rows = ([v.raw if isinstance(v, Speed) else v for v in (c.value(obj) for c in self.columns)]
-                for obj in queryset.iterator(chunk_size=2000))
-        return export_response(header, rows, kind, str(self.model._meta.verbose_name_plural).replace(" ", "-"))
 
 
 def device_detail(request, pk):

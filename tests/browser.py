@@ -97,3 +97,20 @@ def screenshot(page, name: str) -> Path:
     path = screenshot_dir() / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def in_a_thread(function, *args):
+    """`function(*args)` in a thread of its own, with its own database connection, closed after: Playwright's sync
+    API runs an event loop in the test's thread, where Django refuses database work."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def call():
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()

@@ -3,10 +3,15 @@ from django.contrib import admin
 from threat.models import Alert, AlertEvent, AlertNote, ContainmentProposal, Incident, IncidentEvent
 
 
-class AlertEventInline(admin.TabularInline):
-    model = AlertEvent
+class TimelineInline(admin.TabularInline):
+    """A timeline (threat.models.TimelineEvent) shown read-only under its alert or incident."""
+
     extra = 0
     readonly_fields = ["time", "kind", "actor", "from_status", "to_status", "text"]
+
+
+class AlertEventInline(TimelineInline):
+    model = AlertEvent
 
 
 class AlertNoteInline(admin.TabularInline):
@@ -27,10 +32,8 @@ class AlertAdmin(admin.ModelAdmin):
     inlines = [AlertNoteInline, AlertEventInline]
 
 
-class IncidentEventInline(admin.TabularInline):
+class IncidentEventInline(TimelineInline):
     model = IncidentEvent
-    extra = 0
-    readonly_fields = ["time", "kind", "actor", "from_status", "to_status", "text"]
 
 
 class ContainmentProposalInline(admin.TabularInline):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from changes.forms import ContainForm
 from changes.services import ChangeError, producers
 from inventory.choices import RegionLevel
 from inventory.models import Agency, Region
@@ -185,15 +186,15 @@ def incident_detail(request, pk):
                                                                       "covers this incident.")
                 incident_service.assign(incident, assignee, request.user)
             elif action == "contain":
-                minutes = request.POST.get("release_after_minutes", "").strip()
-                if minutes and not (minutes.isdigit() and 1 <= int(minutes) <= 43200):
+                form = ContainForm(request.POST)
+                if "release_after_minutes" in form.errors:
                     raise ChangeError("CHANGE_BAD_TIMEOUT", "release after 1 to 43200 whole minutes, or leave it "
                                                             "empty.")
-                kind = request.POST.get("kind", "")
-                if kind not in ContainmentKind.values:
+                if "kind" in form.errors:
                     raise ThreatError("THREAT_CONTAINMENT_UNKNOWN", "choose how to contain the host.")
-                proposal = producers.contain_incident(incident, kind, request.user,
-                                                      release_after=int(minutes) * 60 if minutes else None)
+                minutes = form.cleaned_data["release_after_minutes"]
+                proposal = producers.contain_incident(incident, form.cleaned_data["kind"], request.user,
+                                                      release_after=minutes * 60 if minutes else None)
                 messages.success(request, _("Change #%(pk)s proposed to contain the host; an engineer approves it.")
                                  % {"pk": proposal.change_id})
             else:

@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from web.access import require_scope, scoped
+from web.templatetags.onenet import percent
+from web.templatetags.units import speed
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -40,13 +42,43 @@ class Column:
     label: Any
     display: str | None = None  # another attribute path to show instead (e.g. "get_role_display")
     sortable: bool = True
+    export_label: Any = None  # the exports' header, when it differs from the page's (e.g. names the raw unit)
 
     def value(self, obj):
+        """What the page shows."""
         for part in (self.display or self.field).split("__"):
             obj = getattr(obj, part, None)
             if obj is None:
                 return ""
         return obj() if callable(obj) else obj
+
+    def export_value(self, obj):
+        """What exports write: what the page shows, unless the column formats a number for the page."""
+        return self.value(obj)
+
+
+class ShareColumn(Column):
+    """A share (0..1): the page shows 99.5%, exports write the number with a percent format (Percent)."""
+
+    def value(self, obj):
+        share = super().value(obj)
+        return "" if share == "" else percent(share)
+
+    def export_value(self, obj):
+        share = super().value(obj)
+        return "" if share == "" else Percent(share)
+
+
+class SpeedColumn(Column):
+    """A speed or capacity in bit/s: the page shows it formatted (1 Gbit/s), exports write the raw number (under
+    `export_label`, which names the unit)."""
+
+    def value(self, obj):
+        raw = super().value(obj)
+        return "" if raw == "" else speed(raw)
+
+    def export_value(self, obj):
+        return super().value(obj)
 
 
 class Particulars(str):
@@ -172,9 +204,11 @@ class TableView(View):
         return {}
 
     def export(self, queryset, kind: str) -> HttpResponse:
-        rows = ([c.value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
-        name = str(self.model._meta.verbose_name_plural).replace(" ", "-")
-        return export_response([str(c.label) for c in self.columns], rows, kind, name)
+        rows = ([c.export_value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
+        return export_response([str(c.export_label or c.label) for c in self.columns], rows, kind, self.export_name())
+
+    def export_name(self) -> str:
+        return str(self.model._meta.verbose_name_plural).replace(" ", "-")
 
 
 def local_naive(value: datetime) -> datetime:

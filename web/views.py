@@ -13,6 +13,7 @@ from web.access import require_scope, scope_path, scoped
 from web.overview import card as overview_card
 from web.overview import overview as overview_figures
 from web.tables import Percent, export_response, query_value
+from web.templatetags.onenet import percent
 
 
 def _scope_root(request) -> Region | None:
@@ -49,7 +50,7 @@ def overview_items(request):
 def _shown(value):
     """A drill-down cell on the page: a share as a percentage, a time in the configured zone."""
     if isinstance(value, Percent):
-        return f"{100 * value:.1f}%"
+        return percent(value)
     if isinstance(value, datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S}"
     return value

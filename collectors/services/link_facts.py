@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inventory.choices import LinkTier
-from inventory.models import Link, LinkEnd, downstream_end
+from inventory.models import Link, LinkDirections, LinkEnd, downstream_end
 
 TIER_LABELS = dict(LinkTier.choices)
 
@@ -51,7 +51,7 @@ class InterfaceFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkFacts:
+class LinkFacts(LinkDirections):
     pk: int
     tier: str
     capacity_bps: int
@@ -76,14 +76,6 @@ class LinkFacts:
     def downstream_end(self) -> str:
         a, b = self.a_interface.device, self.b_interface.device
         return downstream_end(self.tier, LinkEnd(a.role, a.site.region.path), LinkEnd(b.role, b.site.region.path))
-
-    @property
-    def downstream_interface(self) -> InterfaceFacts:
-        return self.a_interface if self.downstream_end == "a" else self.b_interface
-
-    @property
-    def upstream_interface(self) -> InterfaceFacts:
-        return self.b_interface if self.downstream_end == "a" else self.a_interface
 
 
 END_FIELDS = ("interface_id", "interface__name", "interface__device_id", "interface__device__name",

@@ -4,6 +4,7 @@ to their result), the ARP/MAC/LLDP tables a backup read, and "where is this IP /
 import pytest
 from django.urls import reverse
 
+from tests.browser import in_a_thread
 from tests.collectors.test_collect_now import memory_broker, queued  # noqa: F401 - the fixture, and its reader
 from web.celery import app
 
@@ -33,22 +34,6 @@ def run_queued(queue: str) -> list[dict]:
             results.append(app.tasks[message.headers["task"]].apply(args=args, kwargs=kwargs).get())
         simple.close()
     return results
-
-
-def in_a_thread(function, *args):
-    """`function(*args)` in a thread of its own, with its own database connection, closed after."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    def call():
-        try:
-            return function(*args)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result()
 
 
 # ------------------------------------------------------------------ back up now / poll now: who, where, what

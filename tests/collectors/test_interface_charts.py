@@ -125,11 +125,14 @@ def test_the_charts_words_are_translated(engineer):
 
 
 def test_the_chart_keeps_its_legend_off_the_zoom_slider_and_labels_its_lines():
+    # The layout and the line labels are the charts' shared code (chart-common.js), which both pages load first.
+    common = (STATIC / "chart-common.js").read_text()
+    assert 'type: "slider", bottom: 8' in common and "grid: {top: 48, bottom: 72" in common
+    assert 'label: {show: true, position: "insideEndTop", formatter: name + ": " + format(value)}' in common
     for script in ("link-chart.js", "interface-chart.js"):
         text = (STATIC / script).read_text()
         assert "legend: {top: 0" in text or "legend = {top: 0" in text, script
-        assert 'type: "slider", bottom: 8' in text and "grid: {top: 48, bottom: 72" in text, script
-        assert 'label: {show: true, position: "insideEndTop", formatter: name + ": " + fixed(value)}' in text, script
+        assert "C.layout(data, wall)" in text and "C.line(" in text, script
 
 
 @pytest.mark.django_db(transaction=True)

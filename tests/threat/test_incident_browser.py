@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import Console, browser, log_in, log_out, screenshot
+from tests.browser import Console, browser, in_a_thread, log_in, log_out, screenshot
 from tests.threat.test_incidents import row
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,22 +30,10 @@ def outbreak(demo_inventory, make_user):
 
 
 def incident_now(pk: int):
-    """The incident as the database holds it now, read in a thread of its own: Playwright's sync API runs an event
-    loop in the test's thread, where Django refuses database queries."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
+    """The incident as the database holds it now (read outside Playwright's event loop)."""
     from threat.models import Incident
 
-    def read():
-        try:
-            return Incident.objects.select_related("assignee").get(pk=pk)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(read).result()
+    return in_a_thread(lambda: Incident.objects.select_related("assignee").get(pk=pk))
 
 
 def queue_hosts(page) -> list[str]:

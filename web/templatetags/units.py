@@ -1,7 +1,7 @@
 """Bit rates, speeds and capacities as people read them: 1 Gbit/s, 100 Mbit/s, 2.048 Mbit/s, never 1000000000.
 
 The one place the console formats them: the `bps` filter (web.templatetags.onenet) and the `speed` filter here
-both call `format_bps`, and lists show a `Speed` cell, which exports write as the raw number (bit/s).
+both call `format_bps`; lists use `web.tables.SpeedColumn`, which exports write as the raw number (bit/s).
 """
 
 from django import template
@@ -31,18 +31,3 @@ def speed(value):
     """An interface speed or a link capacity: exact to four significant digits (155.5 Mbit/s, 2.048 Mbit/s);
     0 is a speed the device does not report ('–')."""
     return "–" if value == 0 else format_bps(value, 4)
-
-
-class Speed:
-    """A list cell holding a speed: shown formatted (`str`), exported as the raw number (`raw`, bit/s)."""
-
-    def __init__(self, raw):
-        self.raw = raw
-
-    def __str__(self):
-        return speed(self.raw)
-
-    def __eq__(self, other):
-        return isinstance(other, Speed) and other.raw == self.raw
-
-    __hash__ = None
