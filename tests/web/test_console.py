@@ -72,7 +72,10 @@ def test_lists_filter_sort_and_paginate(client, demo_inventory, make_user):
     assert names == sorted(names, reverse=True)
     assert set(Device.objects.filter(name__in=names).values_list("platform", flat=True)) == {"cisco_ios"}
     assert response.context["page"].paginator.count == Device.objects.filter(platform="cisco_ios").count()
-    assert client.get(reverse("inventory:devices"), {"page": 2}).context["page"].number == 2
+    second = client.get(reverse("inventory:devices"), {"page": 2})
+    assert second.context["page"].number == 2
+    html = second.content.decode()
+    assert 'class="pages"' in html and "page=1" in html and "page=3" in html  # links to both neighbours
 
 
 def test_the_prefix_page_answers_who_owns_an_address(client, demo_inventory, make_user):
